@@ -1,0 +1,50 @@
+"""Budgets (fast for CI, full for students), seeding and device choice.
+
+`make test` sets ``COURSE_FAST=1``; every notebook then picks its small budget in one
+visible line: ``cfg = budget(full=TrainConfig(steps=20_000), fast=TrainConfig(steps=1_500))``.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from typing import TypeVar
+
+import numpy as np
+import torch
+
+T = TypeVar("T")
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def is_fast() -> bool:
+    """True when the environment variable COURSE_FAST asks for the fast (CI) budget."""
+    return os.environ.get("COURSE_FAST", "").strip().lower() in _TRUE
+
+
+def budget(full: T, fast: T) -> T:
+    """Return `fast` under COURSE_FAST=1, else `full` (what a student gets by default)."""
+    return fast if is_fast() else full
+
+
+def seed_everything(seed: int, deterministic: bool = True) -> None:
+    """Seed python, numpy and torch (CPU and CUDA); ask torch for deterministic kernels."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)  # also seeds every CUDA device
+    if deterministic:
+        # warn_only: a kernel with no deterministic variant warns instead of failing a lesson.
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.backends.cudnn.benchmark = False
+        # cuBLAS needs this workspace setting to be deterministic (PyTorch reproducibility notes).
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+
+
+def get_device() -> torch.device:
+    """The best available device: cuda > mps > cpu. Pass it explicitly; never store it globally."""
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")

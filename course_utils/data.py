@@ -1,0 +1,251 @@
+"""Data: toy distributions with exact densities, and real datasets from cache, mirror or network.
+
+Real datasets are found in this order (DESIGN.md section 4):
+
+1. the cache folder ``COURSE_DATA`` (default: ``<repo>/data``), where they are kept once found;
+2. a read-only mirror ``COURSE_DATA_MIRROR`` holding the original archives (copied, never written);
+3. the network, through torchvision's own download (skipped when ``COURSE_OFFLINE=1``).
+
+Every archive is checked against its published MD5. When all three fail, the error names the
+dataset, the files, the folder to put them in and the environment variables.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+# ----------------------------------------------------------------------------- toy distributions
+
+
+class GaussianMixture:
+    """A mixture of isotropic Gaussians in d dimensions, with exact `sample(n)` and `pdf(x)`."""
+
+    def __init__(self, means: list | Tensor, stds: list | Tensor, weights: list | Tensor | None = None):
+        means = torch.as_tensor(means, dtype=torch.float32)
+        self.means = means.reshape(len(means), -1)  # (K, d); a list of scalars means d = 1
+        self.stds = torch.as_tensor(stds, dtype=torch.float32).reshape(-1)  # (K,)
+        k = len(self.means)
+        weights = torch.ones(k) if weights is None else torch.as_tensor(weights, dtype=torch.float32)
+        if len(self.stds) != k or len(weights) != k:
+            raise ValueError(f"means, stds and weights need one entry per component; got {k}, "
+                             f"{len(self.stds)}, {len(weights)}")
+        if (self.stds <= 0).any() or (weights < 0).any():
+            raise ValueError("stds must be positive and weights non-negative")
+        self.weights = weights / weights.sum()
+
+    @property
+    def dim(self) -> int:
+        """Dimension of x."""
+        return self.means.shape[1]
+
+    def sample(self, n: int, generator: torch.Generator | None = None,
+               device: torch.device | str | None = None) -> Tensor:
+        """Draw n samples, shape (n, dim)."""
+        component = torch.multinomial(self.weights, n, replacement=True, generator=generator)
+        noise = torch.randn(n, self.dim, generator=generator)
+        x = self.means[component] + self.stds[component, None] * noise
+        return x.to(device) if device is not None else x
+
+    def log_prob(self, x: Tensor) -> Tensor:
+        """Exact log-density at x of shape (n, dim), or (n,) when dim is 1."""
+        x = torch.as_tensor(x, dtype=torch.float32)
+        x = x.reshape(-1, self.dim).cpu()
+        squared = ((x[:, None, :] - self.means[None]) ** 2).sum(-1)  # (n, K)
+        var = self.stds**2
+        log_normal = -0.5 * squared / var - 0.5 * self.dim * torch.log(2 * math.pi * var)
+        return torch.logsumexp(torch.log(self.weights) + log_normal, dim=1)
+
+    def pdf(self, x: Tensor) -> Tensor:
+        """Exact density at x (see `log_prob` for shapes)."""
+        return self.log_prob(x).exp()
+
+    def quantile(self, q: float) -> float:
+        """The q-quantile of a 1-D mixture, by inverting the exact CDF on a fine grid."""
+        if self.dim != 1:
+            raise ValueError("quantile is defined for 1-D mixtures only")
+        grid = self.plot_range(width=8.0, points=20_001)
+        cdf = torch.cumsum(self.pdf(grid), 0)
+        cdf = cdf / cdf[-1]
+        return float(grid[torch.searchsorted(cdf, torch.tensor(q)).clamp(max=len(grid) - 1)])
+
+    def central_interval(self, mass: float = 0.95) -> tuple[float, float]:
+        """The interval holding the central `mass` of a 1-D mixture, e.g. (mu-1.96s, mu+1.96s)."""
+        tail = (1 - mass) / 2
+        return self.quantile(tail), self.quantile(1 - tail)
+
+    def plot_range(self, width: float = 4.0, points: int = 400) -> Tensor:
+        """A 1-D grid covering every component +- `width` standard deviations."""
+        lo = float((self.means[:, 0] - width * self.stds).min())
+        hi = float((self.means[:, 0] + width * self.stds).max())
+        return torch.linspace(lo, hi, points)
+
+    def __repr__(self) -> str:
+        return (f"GaussianMixture(means={self.means.squeeze(-1).tolist()}, stds={self.stds.tolist()}, "
+                f"weights={[round(w, 3) for w in self.weights.tolist()]})")
+
+
+def gaussian_1d(mean: float = 2.0, std: float = 0.5) -> GaussianMixture:
+    """The lecture's p_data: one 1-D Gaussian."""
+    return GaussianMixture([mean], [std])
+
+
+def bimodal_1d(left: float = 2.0, right: float = 6.0, std: float = 0.4) -> GaussianMixture:
+    """Two well-separated equal modes: the classic setting for mode collapse."""
+    return GaussianMixture([left, right], [std, std])
+
+
+def ring_2d(modes: int = 8, radius: float = 2.0, std: float = 0.05) -> GaussianMixture:
+    """A ring of `modes` Gaussians in 2-D (Metz et al. 2017, unrolled GANs)."""
+    angles = torch.arange(modes) * 2 * math.pi / modes
+    means = torch.stack([radius * angles.cos(), radius * angles.sin()], dim=1)
+    return GaussianMixture(means, [std] * modes)
+
+
+def grid_2d(side: int = 5, spacing: float = 2.0, std: float = 0.05) -> GaussianMixture:
+    """A side x side grid of Gaussians in 2-D, centred on the origin."""
+    ticks = (torch.arange(side) - (side - 1) / 2) * spacing
+    means = torch.cartesian_prod(ticks, ticks)
+    return GaussianMixture(means, [std] * side * side)
+
+
+# ----------------------------------------------------------------------------- real datasets
+
+
+class DatasetNotFoundError(FileNotFoundError):
+    """A dataset is in neither the cache, nor the mirror, nor reachable on the network."""
+
+
+@dataclass(frozen=True)
+class ArchiveSpec:
+    """Where a dataset's original archives live, relative to the cache and the mirror."""
+
+    name: str
+    folder: str  # relative to the cache and to the mirror, e.g. "MNIST/raw"
+    md5: dict[str, str]  # file name -> published MD5
+    source: str  # where a person with network can get the files
+
+
+MNIST_ARCHIVES = ArchiveSpec(
+    name="MNIST",
+    folder="MNIST/raw",
+    md5={  # the checksums torchvision verifies
+        "train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+        "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
+        "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
+        "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
+    },
+    source="https://ossci-datasets.s3.amazonaws.com/mnist/ (torchvision's mirror)",
+)
+
+
+def data_root() -> Path:
+    """The cache folder: $COURSE_DATA, else <repo>/data beside course_utils."""
+    if os.environ.get("COURSE_DATA"):
+        return Path(os.environ["COURSE_DATA"]).expanduser()
+    return Path(__file__).resolve().parent.parent / "data"
+
+
+def mirror_root() -> Path | None:
+    """The read-only mirror folder from $COURSE_DATA_MIRROR, if set."""
+    value = os.environ.get("COURSE_DATA_MIRROR")
+    return Path(value).expanduser() if value else None
+
+
+def offline() -> bool:
+    """True when COURSE_OFFLINE=1 forbids network downloads."""
+    return os.environ.get("COURSE_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def md5sum(path: Path) -> str:
+    """The MD5 of a file, read in 1 MiB chunks."""
+    digest = hashlib.md5()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _missing(spec: ArchiveSpec, folder: Path) -> list[str]:
+    return [name for name, md5 in spec.md5.items()
+            if not (folder / name).is_file() or md5sum(folder / name) != md5]
+
+
+def _not_found_message(spec: ArchiveSpec, missing: list[str], reason: str) -> str:
+    cache = data_root() / spec.folder
+    mirror = mirror_root()
+    return (
+        f"{spec.name} is not available: {reason}\n"
+        f"  files needed: {', '.join(missing)}\n"
+        f"  put them in:  {cache}  (the cache; set COURSE_DATA to move it)\n"
+        f"  or point COURSE_DATA_MIRROR at a folder holding {spec.folder}/ "
+        f"(now: {mirror if mirror else 'unset'}; this workplace's mirror is ../shared/datasets)\n"
+        f"  or allow the download (unset COURSE_OFFLINE) on a machine with network; source: {spec.source}"
+    )
+
+
+def ensure_archives(spec: ArchiveSpec, fetch: Callable[[Path], None], download: bool | None = None) -> Path:
+    """Make the archives of `spec` present and verified in the cache; return the cache root.
+
+    `fetch(root)` downloads into the cache (torchvision's own download); it runs only when the
+    cache and the mirror lack a file and downloading is allowed.
+    """
+    root = data_root()
+    folder = root / spec.folder
+    missing = _missing(spec, folder)
+    mirror = mirror_root()
+    if missing and mirror is not None:
+        for name in missing:
+            source = mirror / spec.folder / name
+            if not source.is_file():
+                continue
+            if md5sum(source) != spec.md5[name]:
+                raise DatasetNotFoundError(_not_found_message(
+                    spec, [name], f"the mirror's copy {source} fails its MD5 check (expected "
+                    f"{spec.md5[name]}); the mirror is damaged, replace that file"))
+            folder.mkdir(parents=True, exist_ok=True)
+            partial = folder / (name + ".partial")
+            shutil.copyfile(source, partial)  # read from the mirror, never write into it
+            partial.replace(folder / name)
+        missing = _missing(spec, folder)
+    if missing:
+        download = (not offline()) if download is None else download
+        if not download:
+            raise DatasetNotFoundError(_not_found_message(
+                spec, missing, "it is not in the cache or the mirror, and downloading is off"))
+        try:
+            fetch(root)
+        except Exception as error:  # any network failure ends in the same clear message
+            raise DatasetNotFoundError(_not_found_message(
+                spec, missing, f"the download failed ({type(error).__name__}: {error})")) from error
+        missing = _missing(spec, folder)
+        if missing:
+            raise DatasetNotFoundError(_not_found_message(
+                spec, missing, "the download ended without these files passing their MD5 check"))
+    return root
+
+
+def mnist(train: bool = True, transform: Callable | None = None, download: bool | None = None):
+    """The real MNIST (60,000 train / 10,000 test) as a torchvision dataset, via cache -> mirror -> network."""
+    from torchvision import datasets  # imported here: the toy notebooks need no torchvision
+
+    def fetch(root: Path) -> None:
+        datasets.MNIST(str(root), train=True, download=True)
+
+    root = ensure_archives(MNIST_ARCHIVES, fetch, download)
+    # The archives are verified, so torchvision only unpacks them here; it opens no connection.
+    return datasets.MNIST(str(root), train=train, transform=transform, download=True)
+
+
+def mnist_tensors(train: bool = True, device: torch.device | str = "cpu") -> tuple[Tensor, Tensor]:
+    """MNIST as tensors on `device`: images uint8 (N, 1, 28, 28) and labels int64 (N,)."""
+    dataset = mnist(train=train)
+    return dataset.data[:, None].to(device), dataset.targets.to(device)

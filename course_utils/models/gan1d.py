@@ -1,0 +1,82 @@
+"""Generator and discriminator for the 1-D GAN of Goodfellow et al. 2014, Figure 1.
+
+Both are small MLPs. z is one number drawn uniformly from [-1, 1] (the paper's figure samples z
+"uniformly" on the lower line), so the mapping x = G(z) can be drawn as arrows from one line to
+another. D returns a logit; D(x) = sigmoid(logit).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import Tensor, nn
+
+from ..train import GANTrainConfig
+
+
+@dataclass(frozen=True)
+class GAN1DConfig:
+    """Sizes of the 1-D GAN; the defaults reach equilibrium in a few thousand steps on a CPU."""
+
+    z_dim: int = 1
+    g_hidden: int = 32
+    d_hidden: int = 64
+    depth: int = 2  # hidden layers in each network
+
+
+# The recipe that reaches equilibrium on gaussian_1d() (JS <= 0.011 nats for seeds 0-3, 2-core CPU, ~20 s).
+# D learns 4x faster than G (a two time-scale rule, Heusel et al. 2017) and both rates decay to 2%.
+TRAIN_RECIPE = GANTrainConfig(steps=6000, batch_size=512, k=1, loss="non_saturating",
+                              lr_d=4e-3, lr_g=1e-3, lr_final=0.02)
+
+
+def mlp(n_in: int, hidden: int, depth: int, n_out: int, activation: Callable[[], nn.Module]) -> nn.Sequential:
+    """Linear-activation blocks of width `hidden`, then a linear output layer."""
+    layers: list[nn.Module] = []
+    width = n_in
+    for _ in range(depth):
+        layers += [nn.Linear(width, hidden), activation()]
+        width = hidden
+    layers.append(nn.Linear(width, n_out))
+    return nn.Sequential(*layers)
+
+
+class Generator(nn.Module):
+    """G: z (n, z_dim) -> x (n, 1)."""
+
+    def __init__(self, cfg: GAN1DConfig = GAN1DConfig()):
+        super().__init__()
+        self.cfg = cfg
+        self.net = mlp(cfg.z_dim, cfg.g_hidden, cfg.depth, 1, nn.Tanh)  # smooth: a smooth p_g
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.net(z)
+
+    def sample_z(self, n: int, generator: torch.Generator | None = None,
+                 device: torch.device | str | None = None) -> Tensor:
+        """Noise z ~ U(-1, 1)^z_dim, shape (n, z_dim)."""
+        z = torch.rand(n, self.cfg.z_dim, generator=generator) * 2 - 1
+        return z.to(device if device is not None else next(self.parameters()).device)
+
+    def config_dict(self) -> dict:
+        """The config as plain JSON-able values (for checkpoints)."""
+        return asdict(self.cfg)
+
+
+class Discriminator(nn.Module):
+    """D: x (n, 1) -> logit (n, 1); D(x) = sigmoid(logit) is the probability that x is real."""
+
+    def __init__(self, cfg: GAN1DConfig = GAN1DConfig()):
+        super().__init__()
+        self.cfg = cfg
+        # LeakyReLU keeps gradients alive where D saturates (Radford et al. 2016 use it in D).
+        self.net = mlp(1, cfg.d_hidden, cfg.depth, 1, lambda: nn.LeakyReLU(0.2))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x)
+
+    def config_dict(self) -> dict:
+        """The config as plain JSON-able values (for checkpoints)."""
+        return asdict(self.cfg)

@@ -1,0 +1,205 @@
+"""Figures for the notebooks. Every function returns a matplotlib Figure and leaves rcParams alone.
+
+Lecture conventions (Goodfellow et al. 2014, Figure 1): the data density p_data is black dotted,
+the generator's density p_g green solid, the discriminator D(x) blue dashed; below them the line
+of z, with arrows showing the mapping x = G(z).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from torch import Tensor, nn
+
+from .data import GaussianMixture
+from .metrics import discriminator_probability, generator_samples, kde_pdf, optimal_discriminator
+
+DATA_STYLE = dict(color="black", linestyle=":", linewidth=2.2, label=r"$p_{data}$")
+GENERATOR_STYLE = dict(color="tab:green", linestyle="-", linewidth=2.2, label=r"$p_g$")
+DISCRIMINATOR_STYLE = dict(color="tab:blue", linestyle="--", linewidth=2.2, label=r"$D(x)$")
+OPTIMAL_STYLE = dict(color="tab:red", linestyle="-.", linewidth=1.5, label=r"$D^*(x)$")
+X_LINE, Z_LINE = -0.12, -0.5  # heights of the x and z lines under the plot
+
+
+@dataclass
+class Snapshot:
+    """Everything the lecture figure draws at one moment of training, computed from G and D."""
+
+    step: int
+    grid: Tensor  # x values
+    p_data: Tensor  # exact density on the grid
+    p_g: Tensor  # KDE of G's samples on the grid
+    d: Tensor  # D(x) on the grid
+    z: Tensor  # evenly spaced z values (uniform noise: evenly spaced in probability too)
+    x_of_z: Tensor  # G(z) for those z
+    label: str = ""
+
+    @property
+    def d_star(self) -> Tensor:
+        """D* = p_data / (p_data + p_g) for this snapshot's p_g."""
+        return optimal_discriminator(self.p_data, self.p_g)
+
+
+@torch.no_grad()
+def take_snapshot(G: nn.Module, D: nn.Module, p_data: GaussianMixture, step: int = 0, label: str = "",
+                  grid: Tensor | None = None, n_samples: int = 20_000, n_arrows: int = 21) -> Snapshot:
+    """Evaluate p_data, p_g (by KDE of n_samples draws of G), D and the z -> x map."""
+    grid = p_data.plot_range(width=4.0, points=400) if grid is None else grid
+    device = next(G.parameters()).device
+    z = torch.linspace(-1, 1, n_arrows)[:, None]
+    z = torch.cat([z, torch.zeros(n_arrows, G.cfg.z_dim - 1)], dim=1) if G.cfg.z_dim > 1 else z
+    x_of_z = G(z.to(device)).reshape(-1).cpu()
+    return Snapshot(step, grid, p_data.pdf(grid), kde_pdf(generator_samples(G, n_samples), grid),
+                    discriminator_probability(D, grid), z[:, 0], x_of_z, label)
+
+
+def draw_snapshot(ax: Axes, snap: Snapshot, show_d_star: bool = False, legend: bool = True) -> None:
+    """Draw one lecture panel: p_data, p_g, D(x), then the z line with arrows to x = G(z)."""
+    grid = snap.grid.numpy()
+    ax.plot(grid, snap.p_data.numpy(), **DATA_STYLE)
+    ax.plot(grid, snap.p_g.numpy(), **GENERATOR_STYLE)
+    ax.plot(grid, snap.d.numpy(), **DISCRIMINATOR_STYLE)
+    if show_d_star:
+        ax.plot(grid, snap.d_star.numpy(), **OPTIMAL_STYLE)
+    lo, hi = grid[0], grid[-1]
+    ax.hlines([X_LINE, Z_LINE], lo, hi, color="0.3", linewidth=1)
+    ax.text(lo, X_LINE + 0.03, "x", fontsize=11, style="italic")
+    ax.text(lo, Z_LINE + 0.03, "z", fontsize=11, style="italic")
+    # z in [-1, 1] is drawn on the central half of the x range, as in the paper's figure.
+    centre, half = (lo + hi) / 2, (hi - lo) / 4
+    for z, x in zip(snap.z.tolist(), snap.x_of_z.tolist()):
+        x = min(max(x, lo), hi)  # an x that left the plot still gets an arrow to the edge
+        ax.annotate("", xy=(x, X_LINE), xytext=(centre + half * z, Z_LINE),
+                    arrowprops=dict(arrowstyle="->", color="0.35", linewidth=0.9, shrinkA=0, shrinkB=1))
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(Z_LINE - 0.08, 1.08)
+    ax.set_yticks([0, 0.5, 1.0])
+    ax.axhline(0.5, color="0.85", linewidth=0.8, zorder=0)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.set_title(snap.label or f"step {snap.step}", fontsize=11)
+    if legend:
+        ax.legend(loc="upper left", fontsize=9, frameon=False)
+
+
+def plot_lecture_figure(snapshots: Sequence[Snapshot], captions: Sequence[str] | None = None) -> Figure:
+    """Panels (a), (b), (c), ... side by side, each drawn from a real training snapshot."""
+    fig = Figure(figsize=(4.2 * len(snapshots), 4.0), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(snapshots), sharey=True))
+    for i, (ax, snap) in enumerate(zip(axes, snapshots)):
+        draw_snapshot(ax, snap, legend=i == 0)
+        letter = f"({chr(ord('a') + i)})"
+        ax.set_title(f"{letter} {snap.label or f'step {snap.step}'}", fontsize=11)
+        if captions:
+            ax.set_xlabel(captions[i], fontsize=9)
+    return fig
+
+
+def smooth(values: Sequence[float], window: int) -> np.ndarray:
+    """Running mean over `window` points (same length; the start uses what it has)."""
+    values = np.asarray(values, dtype=float)
+    if window <= 1 or len(values) == 0:
+        return values
+    cumulative = np.cumsum(np.insert(values, 0, 0.0))
+    counts = np.minimum(np.arange(1, len(values) + 1), window)
+    return (cumulative[1:] - cumulative[np.maximum(np.arange(1, len(values) + 1) - window, 0)]) / counts
+
+
+def plot_losses(history: dict[str, list[float]], window: int = 50, title: str = "") -> Figure:
+    """Loss curves (left) and D's mean outputs on real and fake batches (right)."""
+    steps = np.asarray(history["step"])
+    fig = Figure(figsize=(11, 3.4), layout="constrained")
+    left, right = fig.subplots(1, 2)
+    left.plot(steps, smooth(history["loss_d"], window), label=r"loss$_D$", color="tab:blue")
+    left.plot(steps, smooth(history["loss_g"], window), label=r"loss$_G$", color="tab:green")
+    left.axhline(np.log(4), color="0.6", linestyle=":", label=r"$\log 4$ (D at 1/2)")
+    left.set_xlabel("step")
+    left.legend(frameon=False)
+    right.plot(steps, smooth(history["d_real"], window), label=r"$D(x)$ on real", color="black")
+    right.plot(steps, smooth(history["d_fake"], window), label=r"$D(G(z))$ on fake", color="tab:green")
+    right.axhline(0.5, color="0.6", linestyle=":")
+    right.set_ylim(0, 1)
+    right.set_xlabel("step")
+    right.legend(frameon=False)
+    for ax in (left, right):
+        ax.spines[["top", "right"]].set_visible(False)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def plot_optimal_discriminator(snap: Snapshot, support: tuple[float, float] | None = None) -> Figure:
+    """The trained D next to D* = p_data / (p_data + p_g); the data's support shaded."""
+    fig = Figure(figsize=(7, 4), layout="constrained")
+    ax = fig.subplots()
+    draw_snapshot(ax, snap, show_d_star=True)
+    if support is not None:
+        ax.axvspan(*support, color="0.93", zorder=-1, label="central 95% of $p_{data}$")
+        ax.legend(loc="upper left", fontsize=9, frameon=False)
+    return fig
+
+
+def plot_curves(x: Sequence[float], curves: dict[str, Sequence[float]], xlabel: str, ylabel: str,
+                title: str = "", hlines: dict[str, float] | None = None, logy: bool = False,
+                marker: str = "o") -> Figure:
+    """Several named curves over the same x (e.g. diagnostics against training steps)."""
+    fig = Figure(figsize=(7, 3.6), layout="constrained")
+    ax = fig.subplots()
+    for name, values in curves.items():
+        ax.plot(x, values, marker=marker, markersize=3, label=name)
+    for name, value in (hlines or {}).items():
+        ax.axhline(value, color="0.5", linestyle=":", label=name)
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    return fig
+
+
+def live_losses(every: int = 250, window: int = 50) -> Callable:
+    """A training hook that redraws the loss curves in the notebook every `every` steps."""
+    from IPython.display import clear_output, display
+
+    def hook(trainer) -> None:
+        if trainer.step % every == 0:
+            fig = plot_losses(trainer.history, window=window, title=f"step {trainer.step}")
+            clear_output(wait=True)
+            display(fig)
+    return hook
+
+
+def plot_generator_losses(points: int = 400) -> Figure:
+    """Both generator losses, and their gradient with respect to D's logit, against D(G(z)).
+
+    Values and gradients come from course_utils.losses through autograd, so the figure shows
+    what the code computes, not a formula typed twice.
+    """
+    from .losses import GENERATOR_LOSSES
+
+    d_fake = torch.linspace(1e-3, 1 - 1e-3, points, dtype=torch.float64)
+    fig = Figure(figsize=(11, 3.6), layout="constrained")
+    left, right = fig.subplots(1, 2)
+    styles = {"minimax": dict(color="tab:red", label=r"minimax: $\log(1 - D(G(z)))$"),
+              "non_saturating": dict(color="tab:green", label=r"non-saturating: $-\log D(G(z))$")}
+    for name, loss_fn in GENERATOR_LOSSES.items():
+        logits = torch.logit(d_fake).requires_grad_(True)
+        values = torch.stack([loss_fn(logit[None]) for logit in logits])
+        (gradient,) = torch.autograd.grad(values.sum(), logits)
+        left.plot(d_fake, values.detach(), **styles[name])
+        right.plot(d_fake, gradient.abs(), **styles[name])
+    left.set_ylabel("generator loss (minimised)")
+    right.set_ylabel(r"$|\partial\, \mathrm{loss} / \partial\, \mathrm{logit}|$")
+    for ax, corner in ((left, "lower left"), (right, "upper center")):
+        ax.axvspan(0, 0.1, color="0.92", zorder=-1)
+        ax.text(0.012, 0.97, "early training:\nD rejects fakes", transform=ax.transAxes, va="top", fontsize=9)
+        ax.set_xlabel(r"$D(G(z))$")
+        ax.legend(frameon=False, loc=corner)
+        ax.spines[["top", "right"]].set_visible(False)
+    return fig

@@ -1,0 +1,95 @@
+"""Instructor demos (ipywidgets). Each has `static_figure()`, the same picture as a plain figure,
+for places where widgets do not render (a repository page, a PDF export)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from matplotlib.figure import Figure
+
+from .data import GaussianMixture
+from .losses import GENERATOR_LOSSES
+from .metrics import gan1d_diagnostics
+from .plots import Snapshot, draw_snapshot, take_snapshot
+from .train import GANTrainer
+
+
+class GAN1DDemo:
+    """Replay a recorded 1-D GAN run, or train live one step at a time.
+
+    Top row: a play button and slider over the recorded snapshots. Bottom row: "step D" and
+    "step G" buttons (one update each, on the live trainer), "train 100" (100 full steps with
+    the chosen k), a generator-loss selector and a k slider. Every click redraws the lecture panel.
+    """
+
+    def __init__(self, trainer: GANTrainer, p_data: GaussianMixture, recorded: Sequence[Snapshot] = ()):
+        self.trainer = trainer
+        self.p_data = p_data
+        self.recorded = list(recorded) or [self._snapshot("start")]
+        self.current = self.recorded[-1]
+        self._widget = None
+
+    def _snapshot(self, label: str) -> Snapshot:
+        return take_snapshot(self.trainer.G, self.trainer.D, self.p_data, self.trainer.step,
+                             label=f"{label} (step {self.trainer.step})", n_samples=5000)
+
+    def static_figure(self) -> Figure:
+        """The panel currently shown, as a plain figure (the fallback where widgets do not render)."""
+        fig = Figure(figsize=(8, 4.5), layout="constrained")
+        draw_snapshot(fig.subplots(), self.current)
+        return fig
+
+    def widget(self):
+        """Build the ipywidgets interface (once) and return it; display it in a notebook cell."""
+        if self._widget is not None:
+            return self._widget
+        import ipywidgets as w
+        from IPython.display import display
+
+        output = w.Output(layout=w.Layout(min_height="360px"))
+        status = w.HTML()
+        last = len(self.recorded) - 1
+        play = w.Play(min=0, max=last, value=last, interval=300, description="replay")
+        frame = w.IntSlider(min=0, max=last, value=last, description="recorded", continuous_update=True,
+                            layout=w.Layout(width="420px"))
+        w.jslink((play, "value"), (frame, "value"))
+        step_d, step_g = w.Button(description="step D"), w.Button(description="step G")
+        train = w.Button(description="train 100", button_style="primary")
+        loss = w.Dropdown(options=sorted(GENERATOR_LOSSES), value=self.trainer.cfg.loss, description="G loss")
+        k = w.IntSlider(min=1, max=10, value=self.trainer.cfg.k, description="k (D steps)")
+
+        def redraw(snapshot: Snapshot) -> None:
+            self.current = snapshot
+            with output:
+                output.clear_output(wait=True)
+                display(self.static_figure())
+
+        def show_live(label: str) -> None:
+            numbers = gan1d_diagnostics(self.trainer.G, self.trainer.D, self.p_data, n_samples=5000)
+            status.value = (f"live step {self.trainer.step}: JS(p_g, p_data) = {numbers['js_nats']:.4f} nats, "
+                            f"mean |D(x) - 1/2| = {numbers['d_mean_abs_dev']:.3f}")
+            redraw(self._snapshot(label))
+
+        def on_frame(change) -> None:
+            redraw(self.recorded[change["new"]])
+
+        def on_step_d(_) -> None:
+            self.trainer.train_d()
+            show_live("after one D step")
+
+        def on_step_g(_) -> None:
+            self.trainer.train_g()
+            show_live("after one G step")
+
+        def on_train(_) -> None:
+            self.trainer.reconfigure(loss=loss.value, k=k.value)
+            self.trainer.train(100, progress=False)
+            show_live(f"trained, k={k.value}, {loss.value}")
+
+        frame.observe(on_frame, names="value")
+        step_d.on_click(on_step_d)
+        step_g.on_click(on_step_g)
+        train.on_click(on_train)
+        redraw(self.current)
+        self._widget = w.VBox([w.HBox([play, frame]), w.HBox([step_d, step_g, train, loss, k]), status, output])
+        return self._widget

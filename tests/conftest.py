@@ -1,0 +1,28 @@
+"""Shared fixtures: keep every test's cache in a temporary folder, never in the repo or the mirror."""
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_MIRROR = REPO.parent / "shared" / "datasets"
+
+
+@pytest.fixture
+def data_cache(tmp_path, monkeypatch):
+    """An empty COURSE_DATA cache folder for this test."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("COURSE_DATA", str(cache))
+    return cache
+
+
+@pytest.fixture
+def mnist_mirror(monkeypatch):
+    """The real MNIST mirror: $COURSE_DATA_MIRROR, else ../shared/datasets; skip when absent."""
+    import os
+
+    mirror = Path(os.environ.get("COURSE_DATA_MIRROR") or SHARED_MIRROR)
+    if not (mirror / "MNIST" / "raw").is_dir():
+        pytest.skip(f"no MNIST mirror at {mirror}")
+    monkeypatch.setenv("COURSE_DATA_MIRROR", str(mirror))
+    return mirror

@@ -1,0 +1,118 @@
+import math
+from dataclasses import replace
+
+import pytest
+import torch
+
+from course_utils import seed_everything
+from course_utils.data import gaussian_1d
+from course_utils.models.gan1d import TRAIN_RECIPE, Discriminator, GAN1DConfig, Generator
+from course_utils.train import GANTrainConfig, GANTrainer, TrainingDivergedError, train_gan
+
+SMALL = replace(TRAIN_RECIPE, steps=20, batch_size=64)
+
+
+def test_model_shapes():
+    cfg = GAN1DConfig(z_dim=3)
+    G, D = Generator(cfg), Discriminator(cfg)
+    z = G.sample_z(17)
+    assert z.shape == (17, 3) and z.min() >= -1 and z.max() <= 1
+    assert G(z).shape == (17, 1) and D(G(z)).shape == (17, 1)
+
+
+def test_one_training_step_updates_both_players():
+    seed_everything(0)
+    G, D = Generator(), Discriminator()
+    before = [p.clone() for p in [*G.parameters(), *D.parameters()]]
+    trainer = GANTrainer(G, D, gaussian_1d().sample, SMALL, "cpu")
+    logs = trainer.train_step()
+    assert set(logs) == {"loss_d", "d_real", "d_fake", "loss_g", "grad_g"}
+    assert all(math.isfinite(v) for v in logs.values())
+    after = [*G.parameters(), *D.parameters()]
+    assert all(not torch.equal(b, a) for b, a in zip(before, after))
+    assert trainer.step == 1 and trainer.history["step"] == [1]
+
+
+def test_k_discriminator_steps_leave_G_alone():
+    seed_everything(0)
+    G, D = Generator(), Discriminator()
+    trainer = GANTrainer(G, D, gaussian_1d().sample, SMALL, "cpu")
+    g_before = [p.clone() for p in G.parameters()]
+    trainer.train_d()
+    assert all(torch.equal(b, a) for b, a in zip(g_before, G.parameters()))
+    d_before = [p.clone() for p in D.parameters()]
+    trainer.train_g()
+    assert all(torch.equal(b, a) for b, a in zip(d_before, D.parameters()))
+
+
+def run_history(seed: int) -> dict:
+    seed_everything(seed)
+    return dict(train_gan(Generator(), Discriminator(), gaussian_1d().sample, SMALL, "cpu", progress=False))
+
+
+def test_same_seed_same_history():
+    first, second = run_history(3), run_history(3)
+    assert first == second
+    assert run_history(4)["loss_d"] != first["loss_d"]
+
+
+def test_nan_loss_stops_with_a_clear_message_and_restores_the_last_good_state():
+    seed_everything(0)
+    p = gaussian_1d()
+    calls = {"n": 0}
+
+    def poisoned(n):
+        calls["n"] += 1
+        x = p.sample(n)
+        return x * float("nan") if calls["n"] > 12 else x
+
+    G, D = Generator(), Discriminator()
+    trainer = GANTrainer(G, D, poisoned, replace(SMALL, checkpoint_every=5), "cpu")
+    with pytest.raises(TrainingDivergedError, match="loss_d and loss_g became nan at step 13.*restored.*step 10"):
+        trainer.train(progress=False)
+    assert trainer.step == 10 and len(trainer.history["loss_d"]) == 10
+    assert all(torch.isfinite(p).all() for p in [*G.parameters(), *D.parameters()])
+
+
+def test_ctrl_c_returns_what_was_trained(capsys):
+    def interrupt_at_7(trainer):
+        if trainer.step == 7:
+            raise KeyboardInterrupt
+
+    trainer = GANTrainer(Generator(), Discriminator(), gaussian_1d().sample, SMALL, "cpu")
+    history = trainer.train(hooks=[interrupt_at_7], progress=False)
+    assert len(history["loss_g"]) == 7 and trainer.step == 7
+    assert "Interrupted at step 7" in capsys.readouterr().out
+
+
+def test_wrong_names_fail_before_training():
+    with pytest.raises(ValueError, match="unknown generator loss"):
+        GANTrainer(Generator(), Discriminator(), gaussian_1d().sample, replace(SMALL, loss="wasserstein"), "cpu")
+    with pytest.raises(ValueError, match="unknown optimizer"):
+        GANTrainer(Generator(), Discriminator(), gaussian_1d().sample, replace(SMALL, optimizer_g="rmsprop"), "cpu")
+
+
+def test_learning_rate_decays_to_the_final_fraction():
+    trainer = GANTrainer(Generator(), Discriminator(), gaussian_1d().sample,
+                         GANTrainConfig(steps=10, batch_size=8, lr_final=0.1, lr_d=1.0e-3), "cpu")
+    trainer.train(progress=False)
+    assert trainer.opt_d.param_groups[0]["lr"] == pytest.approx(1.0e-3 * (1 - 0.9 * 9 / 10))
+
+
+def test_checkpoint_written_during_training(tmp_path):
+    from course_utils.checkpoints import load_checkpoint
+
+    path = tmp_path / "run.safetensors"
+    G, D = Generator(), Discriminator()
+    GANTrainer(G, D, gaussian_1d().sample, SMALL, "cpu", checkpoint_path=path).train(progress=False)
+    G2, D2 = Generator(), Discriminator()
+    meta = load_checkpoint(path, {"G": G2, "D": D2})
+    assert meta["step"] == 20 and len(meta["history"]["loss_d"]) == 20
+    assert all(torch.equal(a, b) for a, b in zip(G.state_dict().values(), G2.state_dict().values()))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+def test_the_same_code_runs_on_cuda():
+    seed_everything(0)
+    history = train_gan(Generator(), Discriminator(), gaussian_1d().sample, SMALL, "cuda", progress=False)
+    assert len(history["loss_d"]) == 20
