@@ -77,13 +77,13 @@ def draw_snapshot(ax: Axes, snap: Snapshot, show_d_star: bool = False, legend: b
         ax.annotate("", xy=(x, X_LINE), xytext=(centre + half * z, Z_LINE),
                     arrowprops=dict(arrowstyle="->", color="0.35", linewidth=0.9, shrinkA=0, shrinkB=1))
     ax.set_xlim(lo, hi)
-    ax.set_ylim(Z_LINE - 0.08, 1.08)
+    ax.set_ylim(Z_LINE - 0.08, 1.3)  # the band above 1 holds the legend
     ax.set_yticks([0, 0.5, 1.0])
     ax.axhline(0.5, color="0.85", linewidth=0.8, zorder=0)
     ax.spines[["top", "right"]].set_visible(False)
     ax.set_title(snap.label or f"step {snap.step}", fontsize=11)
     if legend:
-        ax.legend(loc="upper left", fontsize=9, frameon=False)
+        ax.legend(loc="upper center", ncol=4, fontsize=9, frameon=False, handlelength=1.6, columnspacing=1.0)
 
 
 def plot_lecture_figure(snapshots: Sequence[Snapshot], captions: Sequence[str] | None = None) -> Figure:
@@ -139,7 +139,7 @@ def plot_optimal_discriminator(snap: Snapshot, support: tuple[float, float] | No
     draw_snapshot(ax, snap, show_d_star=True)
     if support is not None:
         ax.axvspan(*support, color="0.93", zorder=-1, label="central 95% of $p_{data}$")
-        ax.legend(loc="upper left", fontsize=9, frameon=False)
+        ax.legend(loc="upper center", ncol=3, fontsize=9, frameon=False)
     return fig
 
 
@@ -151,8 +151,8 @@ def plot_curves(x: Sequence[float], curves: dict[str, Sequence[float]], xlabel: 
     ax = fig.subplots()
     for name, values in curves.items():
         ax.plot(x, values, marker=marker, markersize=3, label=name)
-    for name, value in (hlines or {}).items():
-        ax.axhline(value, color="0.5", linestyle=":", label=name)
+    for i, (name, value) in enumerate((hlines or {}).items()):  # C{i}: the colour of the i-th curve
+        ax.axhline(value, color=f"C{i}", linestyle=":", label=name)
     if logy:
         ax.set_yscale("log")
     ax.set_xlabel(xlabel)

@@ -1,0 +1,46 @@
+# The course's commands. `make lab` and `make test` each create .venv first when it is missing.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+KERNEL := generative-course
+
+.PHONY: help setup lab test unit notebooks bench pretrained clean
+
+help:
+	@echo "make lab         start JupyterLab on notebooks/ (sets up .venv on first use)"
+	@echo "make test        unit tests + every notebook under nbval, fast budget (COURSE_FAST=1)"
+	@echo "make unit        unit tests only"
+	@echo "make notebooks   re-run every notebook at the full budget and save its outputs"
+	@echo "make bench       run the benchmarks in benchmarks/"
+	@echo "make pretrained  retrain the committed weights in data/pretrained/ (updates MANIFEST.json)"
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -r requirements.txt
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/python -m ipykernel install --user --name $(KERNEL) --display-name "Python (generative-models course)"
+	$(BIN)/jupyter lab notebooks/
+
+# One pytest run, so one summary line: unit tests, then each notebook cell by cell.
+test: $(STAMP)
+	COURSE_FAST=1 $(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env -p no:cacheprovider
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests -p no:cacheprovider
+
+notebooks: $(STAMP)
+	COURSE_FAST=0 $(BIN)/jupyter nbconvert --to notebook --execute --inplace notebooks/*.ipynb
+
+bench: $(STAMP)
+	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+pretrained: $(STAMP)
+	$(BIN)/python -m course_utils.pretrain gan1d
+
+clean:
+	rm -rf $(VENV) .pytest_cache */__pycache__ course_utils/models/__pycache__ *.egg-info
