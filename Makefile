@@ -24,7 +24,7 @@ setup: $(STAMP)
 
 lab: $(STAMP)
 	$(BIN)/python -m ipykernel install --user --name $(KERNEL) --display-name "Python (generative-models course)"
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/
 
 # One pytest run, so one summary line: unit tests, then each notebook cell by cell.
 test: $(STAMP)

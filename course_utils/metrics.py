@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 from torch import Tensor, nn
@@ -91,7 +92,7 @@ def gan1d_diagnostics(G: nn.Module, D: nn.Module, p_data: GaussianMixture,
     }
 
 
-def generator_gradient_norm(G: nn.Module, D: nn.Module, z: Tensor, loss_fn) -> float:
+def generator_gradient_norm(G: nn.Module, D: nn.Module, z: Tensor, loss_fn: Callable[[Tensor], Tensor]) -> float:
     """The norm of the generator loss's gradient with respect to all of G's weights."""
     G.zero_grad(set_to_none=True)
     loss_fn(D(G(z))).backward()

@@ -7,11 +7,15 @@ from collections.abc import Sequence
 
 from matplotlib.figure import Figure
 
-from .data import GaussianMixture
+from dataclasses import replace
+
+import torch
+
+from .data import GaussianMixture, gaussian_1d
 from .losses import GENERATOR_LOSSES
 from .metrics import gan1d_diagnostics
 from .plots import Snapshot, draw_snapshot, take_snapshot
-from .train import GANTrainer
+from .train import GANTrainer, every
 
 
 class GAN1DDemo:
@@ -28,6 +32,26 @@ class GAN1DDemo:
         self.recorded = list(recorded) or [self._snapshot("start")]
         self.current = self.recorded[-1]
         self._widget = None
+
+    @classmethod
+    def record(cls, p_data: GaussianMixture | None = None, steps: int = 1500, snapshots: int = 30,
+               seed: int = 0, **changes) -> GAN1DDemo:
+        """A demo with no notebook behind it: train a fresh 1-D GAN for `steps` steps (a few seconds
+        on a CPU), recording `snapshots` panels. `changes` adjust the recipe, e.g. lr_d=1e-3."""
+        from .budget import seed_everything
+        from .models.gan1d import TRAIN_RECIPE, Discriminator, Generator
+
+        seed_everything(seed)
+        p_data = p_data or gaussian_1d()
+        cfg = replace(TRAIN_RECIPE, steps=steps, **changes)
+        trainer = GANTrainer(Generator(), Discriminator(), p_data.sample, cfg, torch.device("cpu"))
+        recorded = [take_snapshot(trainer.G, trainer.D, p_data, 0, "start (step 0)", n_samples=5000)]
+
+        def keep(trainer: GANTrainer) -> None:
+            recorded.append(take_snapshot(trainer.G, trainer.D, p_data, trainer.step, n_samples=5000))
+
+        trainer.train(hooks=[every(max(steps // snapshots, 1), keep)])
+        return cls(trainer, p_data, recorded)
 
     def _snapshot(self, label: str) -> Snapshot:
         return take_snapshot(self.trainer.G, self.trainer.D, self.p_data, self.trainer.step,

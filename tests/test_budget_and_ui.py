@@ -57,3 +57,12 @@ def test_gan1d_demo_buttons_train_the_live_models():
     train_100.click()
     assert trainer.step == 100 and trainer.cfg.loss == "minimax" and trainer.cfg.k == 2
     assert isinstance(demo.static_figure(), Figure)
+
+
+def test_gan1d_demo_records_its_own_run():
+    demo = GAN1DDemo.record(steps=60, snapshots=3)
+    assert [snap.step for snap in demo.recorded] == [0, 20, 40, 60]
+    play_row = demo.widget().children[0]
+    play, frame = play_row.children
+    frame.value = 1
+    assert demo.current is demo.recorded[1]
