@@ -7,7 +7,6 @@ command that produced it, hardware, time and metrics; loading refuses a file who
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform
@@ -20,7 +19,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from .data import data_root
+from .data import data_root, file_hash
 
 
 class CheckpointError(RuntimeError):
@@ -31,12 +30,8 @@ Modules = Mapping[str, nn.Module]
 
 
 def sha256sum(path: Path) -> str:
-    """The sha256 of a file, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    """The sha256 of a file."""
+    return file_hash(path, "sha256")
 
 
 def sidecar(path: Path) -> Path:
@@ -84,7 +79,7 @@ def load_checkpoint(path: str | Path, modules: Modules, sha256: str | None = Non
         raise CheckpointError(
             f"{path} does not match its recorded sha256 ({expected[:12]}...): the file is corrupt or "
             f"was modified. Delete it and retrain, or restore it (for pretrained weights: "
-            f"git checkout -- {path.name})")
+            f"git checkout -- {path})")
     try:
         tensors = load_file(str(path))
     except (SafetensorError, OSError, ValueError) as error:

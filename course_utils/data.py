@@ -165,13 +165,18 @@ def offline() -> bool:
     return os.environ.get("COURSE_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-def md5sum(path: Path) -> str:
-    """The MD5 of a file, read in 1 MiB chunks."""
-    digest = hashlib.md5()
+def file_hash(path: Path, algorithm: str = "sha256") -> str:
+    """The hex digest of a file ("md5", "sha256", ...), read in 1 MiB chunks."""
+    digest = hashlib.new(algorithm)
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def md5sum(path: Path) -> str:
+    """The MD5 of a file (the checksum torchvision publishes for its datasets)."""
+    return file_hash(path, "md5")
 
 
 def _missing(spec: ArchiveSpec, folder: Path) -> list[str]:
@@ -179,16 +184,17 @@ def _missing(spec: ArchiveSpec, folder: Path) -> list[str]:
             if not (folder / name).is_file() or md5sum(folder / name) != md5]
 
 
-def _not_found_message(spec: ArchiveSpec, missing: list[str], reason: str) -> str:
+def _not_found_message(spec: ArchiveSpec, missing: list[str], reason: str, downloaded: bool = False) -> str:
     cache = data_root() / spec.folder
     mirror = mirror_root()
+    network = ("  or check the network connection and try again" if downloaded else
+               "  or allow the download (unset COURSE_OFFLINE, or pass download=True) on a machine with network")
     return (
         f"{spec.name} is not available: {reason}\n"
         f"  files needed: {', '.join(missing)}\n"
         f"  put them in:  {cache}  (the cache; set COURSE_DATA to move it)\n"
-        f"  or point COURSE_DATA_MIRROR at a folder holding {spec.folder}/ "
-        f"(now: {mirror if mirror else 'unset'}; this workplace's mirror is ../shared/datasets)\n"
-        f"  or allow the download (unset COURSE_OFFLINE) on a machine with network; source: {spec.source}"
+        f"  or set COURSE_DATA_MIRROR to a folder holding {spec.folder}/ (now: {mirror or 'unset'})\n"
+        f"{network}; source: {spec.source}"
     )
 
 
@@ -224,12 +230,13 @@ def ensure_archives(spec: ArchiveSpec, fetch: Callable[[Path], None], download: 
         try:
             fetch(root)
         except Exception as error:  # any network failure ends in the same clear message
+            first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
             raise DatasetNotFoundError(_not_found_message(
-                spec, missing, f"the download failed ({type(error).__name__}: {error})")) from error
+                spec, missing, f"the download failed ({type(error).__name__}: {first_line})", downloaded=True)) from error
         missing = _missing(spec, folder)
         if missing:
             raise DatasetNotFoundError(_not_found_message(
-                spec, missing, "the download ended without these files passing their MD5 check"))
+                spec, missing, "the download ended without these files passing their MD5 check", downloaded=True))
     return root
 
 
