@@ -83,7 +83,7 @@ def make_optimizer(model: nn.Module, name: str, lr: float, betas: tuple[float, f
 
 
 class GANTrainer:
-    """G, D, their Adam optimisers, the data sampler and the history of one GAN run.
+    """G, D, their optimisers, the data sampler and the history of one GAN run.
 
     `sample_real(n)` returns a batch of real data; G must offer `sample_z(n, device=...)`.
     """
