@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -169,7 +168,3 @@ def load_or_train(name: str, modules: Modules, train_fn: Callable[[], dict | Non
     print(f"Saved to {cached}")
     return {**meta, "source": "trained"}
 
-
-def command_line() -> str:
-    """The command that started this process, for the manifest."""
-    return " ".join([Path(sys.executable).name, *sys.argv])

@@ -256,3 +256,21 @@ def mnist_tensors(train: bool = True, device: torch.device | str = "cpu") -> tup
     """MNIST as tensors on `device`: images uint8 (N, 1, 28, 28) and labels int64 (N,)."""
     dataset = mnist(train=train)
     return dataset.data[:, None].to(device), dataset.targets.to(device)
+
+
+def to_signed_unit(images: Tensor) -> Tensor:
+    """uint8 images in [0, 255] -> float32 in [-1, 1] (the range of a Tanh generator)."""
+    return images.float() / 127.5 - 1.0
+
+
+def to_uint8(images: Tensor) -> Tensor:
+    """Images in [-1, 1] -> uint8 in [0, 255] (the inverse of to_signed_unit, rounded)."""
+    return ((images.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+
+
+def batch_sampler(images: Tensor, generator: torch.Generator | None = None) -> Callable[[int], Tensor]:
+    """A `sample_real(n)` for the trainer: n random rows of `images` (already on their device)."""
+    def sample(n: int) -> Tensor:
+        index = torch.randint(len(images), (n,), generator=generator)
+        return images[index.to(images.device)]
+    return sample
