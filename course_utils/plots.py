@@ -7,6 +7,7 @@ of z, with arrows showing the mapping x = G(z).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -202,4 +203,64 @@ def plot_generator_losses(points: int = 400) -> Figure:
         ax.set_xlabel(r"$D(G(z))$")
         ax.legend(frameon=False, loc=corner)
         ax.spines[["top", "right"]].set_visible(False)
+    return fig
+
+
+def _tile(images: Tensor, nrow: int, padding: int = 2) -> np.ndarray:
+    """Images (n, c, h, w) in [-1, 1] -> one (H, W) or (H, W, 3) array in [0, 1], nrow per row."""
+    images = ((images.detach().float().cpu().clamp(-1, 1) + 1) / 2)
+    n, c, h, w = images.shape
+    rows = math.ceil(n / nrow)
+    canvas = torch.ones(c, rows * (h + padding) + padding, nrow * (w + padding) + padding)
+    for i in range(n):
+        top, left = padding + (i // nrow) * (h + padding), padding + (i % nrow) * (w + padding)
+        canvas[:, top:top + h, left:left + w] = images[i]
+    return canvas[0].numpy() if c == 1 else canvas.permute(1, 2, 0).numpy()
+
+
+def image_grid(images: Tensor, nrow: int = 8, title: str = "", scale: float = 0.45) -> Figure:
+    """A grid of images in [-1, 1] (grey or RGB), nrow per row."""
+    tiled = _tile(images, nrow)
+    fig = Figure(figsize=(max(scale * tiled.shape[1] / 14, 2), scale * tiled.shape[0] / 14 + (0.4 if title else 0)),
+                 layout="constrained")
+    ax = fig.subplots()
+    ax.imshow(tiled, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title, fontsize=10)
+    return fig
+
+
+def image_rows(rows: Sequence[Tensor], labels: Sequence[str], title: str = "", scale: float = 0.45) -> Figure:
+    """Several rows of images, each labelled on the left (progress grids, interpolations, neighbours)."""
+    fig = Figure(figsize=(scale * len(rows[0]) * 30 / 14 / 2 + 1.2, scale * len(rows) * 30 / 14 / 2 + 0.5),
+                 layout="constrained")
+    axes = np.atleast_1d(fig.subplots(len(rows), 1))
+    for ax, row, label in zip(axes, rows, labels):
+        ax.imshow(_tile(row, len(row)), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+    if title:
+        fig.suptitle(title, fontsize=11)
+    return fig
+
+
+def plot_bars(labels: Sequence[str], series: dict[str, Sequence[float]], ylabel: str, title: str = "",
+              hline: float | None = None) -> Figure:
+    """Grouped bars, e.g. the class histogram of several models."""
+    fig = Figure(figsize=(8, 3.2), layout="constrained")
+    ax = fig.subplots()
+    width = 0.8 / len(series)
+    for i, (name, values) in enumerate(series.items()):
+        ax.bar(np.arange(len(labels)) + (i - (len(series) - 1) / 2) * width, values, width, label=name)
+    if hline is not None:
+        ax.axhline(hline, color="0.4", linestyle=":")
+    ax.set_xticks(np.arange(len(labels)), labels)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(frameon=False, ncol=len(series))
+    ax.spines[["top", "right"]].set_visible(False)
     return fig

@@ -90,27 +90,34 @@ def class_coverage(logits: Tensor, classes: int = 10, threshold: float = 0.05) -
             "coverage_classes": int((share >= threshold).sum())}
 
 
+class Bins:
+    """k-means cells of a set of training images: the bins of NDB (Richardson & Weiss 2018)."""
+
+    def __init__(self, train: Tensor, bins: int = 50, seed: int = 0):
+        from sklearn.cluster import KMeans
+
+        x = train.reshape(len(train), -1).double().numpy()
+        self.kmeans = KMeans(n_clusters=bins, n_init=1, random_state=seed).fit(x)
+        self.bins, self.count = bins, len(x)
+        self.train_share = np.bincount(self.kmeans.labels_, minlength=bins) / len(x)
+
+    def compare(self, samples: Tensor, alpha: float = 0.05) -> dict:
+        """Two-proportion z-test per cell at level `alpha`: how many cells differ significantly."""
+        from scipy.stats import norm
+
+        x = samples.reshape(len(samples), -1).double().numpy()
+        share = np.bincount(self.kmeans.predict(x), minlength=self.bins) / len(x)
+        n1, n2 = self.count, len(x)
+        pooled = (self.train_share * n1 + share * n2) / (n1 + n2)
+        z = (self.train_share - share) / np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2) + 1e-12)
+        different = np.abs(z) > norm.ppf(1 - alpha / 2)
+        return {"ndb": int(different.sum()), "ndb_fraction": float(different.mean()),
+                "train_share": self.train_share.tolist(), "sample_share": share.tolist()}
+
+
 def ndb(train: Tensor, samples: Tensor, bins: int = 50, alpha: float = 0.05, seed: int = 0) -> dict:
-    """Number of statistically different bins (Richardson & Weiss 2018).
-
-    k-means on the training images defines `bins` cells; a two-proportion z-test at level `alpha`
-    compares the share of training images and of samples in each cell. Returns the count, the
-    fraction (ndb / bins) and the two histograms.
-    """
-    from scipy.stats import norm
-    from sklearn.cluster import KMeans
-
-    x_train = train.reshape(len(train), -1).double().numpy()
-    x_samples = samples.reshape(len(samples), -1).double().numpy()
-    kmeans = KMeans(n_clusters=bins, n_init=1, random_state=seed).fit(x_train)
-    p_train = np.bincount(kmeans.labels_, minlength=bins) / len(x_train)
-    p_samples = np.bincount(kmeans.predict(x_samples), minlength=bins) / len(x_samples)
-    n1, n2 = len(x_train), len(x_samples)
-    pooled = (p_train * n1 + p_samples * n2) / (n1 + n2)
-    z = (p_train - p_samples) / np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2) + 1e-12)
-    different = np.abs(z) > norm.ppf(1 - alpha / 2)
-    return {"ndb": int(different.sum()), "ndb_fraction": float(different.mean()),
-            "train_share": p_train.tolist(), "sample_share": p_samples.tolist()}
+    """Number of statistically different bins between `samples` and k-means cells of `train`."""
+    return Bins(train, bins, seed).compare(samples, alpha)
 
 
 def nearest_neighbours(queries: Tensor, pool: Tensor, k: int = 5, batch_size: int = 256) -> Tensor:
@@ -121,3 +128,69 @@ def nearest_neighbours(queries: Tensor, pool: Tensor, k: int = 5, batch_size: in
         result.append(torch.cdist(chunk, pool_flat).topk(k, largest=False).indices)
     return torch.cat(result)
 
+
+
+class MNISTEvaluator:
+    """Every sample-quality number of the course for images in [-1, 1], against real MNIST.
+
+    Built once (test features, NDB cells), then `evaluate(samples)` per model: FD, KID, precision
+    and recall against the test images' features; coverage from the classifier's labels; NDB on 50
+    k-means cells of 10,000 random training images (5,000 samples tested).
+    """
+
+    def __init__(self, classifier: nn.Module, test_images: Tensor, train_images: Tensor,
+                 ndb_bins: int = 50, seed: int = 0):
+        self.classifier = classifier
+        self.real_features = classifier_outputs(classifier, test_images)[0]
+        generator = torch.Generator().manual_seed(seed)
+        reference = train_images[torch.randperm(len(train_images), generator=generator)[:10_000]].cpu()
+        self.bins = Bins(reference, ndb_bins, seed)
+
+    def evaluate(self, samples: Tensor) -> dict:
+        """The metrics of 10,000 (or however many) samples; see the class docstring."""
+        fake_features, fake_logits = classifier_outputs(self.classifier, samples)
+        precision, recall = precision_recall(self.real_features[:5000], fake_features[:5000])
+        coverage = class_coverage(fake_logits)
+        return {
+            "fd_classifier": frechet_distance(self.real_features, fake_features),
+            "kid_classifier": kernel_inception_distance(self.real_features, fake_features)[0],
+            "precision": precision, "recall": recall,
+            "coverage_classes": coverage["coverage_classes"], "class_entropy_nats": coverage["entropy_nats"],
+            "class_histogram": [round(share, 4) for share in coverage["histogram"]],
+            "ndb": self.bins.compare(samples[:5000].cpu())["ndb"], "ndb_bins": self.bins.bins,
+        }
+
+
+# ----------------------------------------------------------------------------- the course's protocol
+
+
+def load_classifier(device: torch.device | str = "cpu") -> nn.Module:
+    """The committed MNIST classifier (99.5% test accuracy): the metrics' feature space."""
+    from .checkpoints import load_pretrained
+    from .models.classifiers import MNISTClassifier
+
+    model = MNISTClassifier().to(device)
+    load_pretrained("mnist_classifier", {"classifier": model})
+    return model.eval()
+
+
+def mnist_evaluator(device: torch.device | str = "cpu") -> MNISTEvaluator:
+    """The evaluator every notebook and the manifest use: the classifier, the MNIST test set, NDB cells."""
+    from .data import mnist_tensors, to_signed_unit
+
+    return MNISTEvaluator(load_classifier(device), to_signed_unit(mnist_tensors(train=False)[0]).to(device),
+                          to_signed_unit(mnist_tensors(train=True)[0]))
+
+
+@torch.no_grad()
+def generator_images(G: nn.Module, n: int = 10_000, seed: int = 1) -> Tensor:
+    """n images from G (in eval mode) with noise from a fixed seed, on the CPU."""
+    G.eval()
+    device = next(G.parameters()).device
+    return G(G.sample_z(n, generator=torch.Generator().manual_seed(seed), device=device)).cpu()
+
+
+def gmm_images(gmm: nn.Module, n: int = 10_000, seed: int = 1) -> Tensor:
+    """n samples of a pixel mixture on [0, 1] as images in [-1, 1], from a fixed seed."""
+    samples = gmm.sample(n, generator=torch.Generator().manual_seed(seed)).float().clamp(0, 1)
+    return (samples * 2 - 1).reshape(-1, 1, 28, 28)

@@ -117,3 +117,66 @@ class GAN1DDemo:
         redraw(self.current)
         self._widget = w.VBox([w.HBox([play, frame]), w.HBox([step_d, step_g, train, loss, k]), status, output])
         return self._widget
+
+
+def slerp(z0: torch.Tensor, z1: torch.Tensor, t: float) -> torch.Tensor:
+    """Spherical interpolation: stays at the typical norm of Gaussian z (White 2016)."""
+    cos = (z0 * z1).sum(-1, keepdim=True) / (z0.norm(dim=-1, keepdim=True) * z1.norm(dim=-1, keepdim=True))
+    omega = torch.arccos(cos.clamp(-1 + 1e-7, 1 - 1e-7))
+    return (torch.sin((1 - t) * omega) * z0 + torch.sin(t * omega) * z1) / torch.sin(omega)
+
+
+class LatentWalkDemo:
+    """A slider that walks between two latent points of a trained generator, and a "new sample"
+    button that draws new end points; each frame is one forward pass, instant on a CPU."""
+
+    def __init__(self, G: torch.nn.Module, seed: int = 0):
+        self.G = G.eval()
+        self.generator = torch.Generator().manual_seed(seed)
+        self.device = next(G.parameters()).device
+        self._new_endpoints()
+        self.t = 0.0
+
+    def _new_endpoints(self) -> None:
+        self.z0, self.z1 = (self.G.sample_z(1, generator=self.generator, device=self.device) for _ in range(2))
+
+    @torch.no_grad()
+    def frames(self, steps: int = 10) -> torch.Tensor:
+        """The walk from z0 to z1 as `steps` images."""
+        z = torch.cat([slerp(self.z0, self.z1, t) for t in torch.linspace(0, 1, steps).tolist()])
+        return self.G(z).cpu()
+
+    @torch.no_grad()
+    def static_figure(self, steps: int = 10) -> Figure:
+        """The whole walk as one row (the fallback where widgets do not render)."""
+        from .plots import image_rows
+
+        return image_rows([self.frames(steps)], [r"$z_0 \to z_1$"], title="latent walk")
+
+    def widget(self):
+        """Slider, buttons and the current image, side by side with the whole walk."""
+        import ipywidgets as w
+        from IPython.display import display
+
+        from .plots import image_grid
+
+        output = w.Output()
+        t = w.FloatSlider(min=0, max=1, step=0.02, value=0, description="t", continuous_update=True)
+        new = w.Button(description="new sample", button_style="primary")
+
+        @torch.no_grad()
+        def redraw(*_) -> None:
+            image = self.G(slerp(self.z0, self.z1, t.value)).cpu()
+            with output:
+                output.clear_output(wait=True)
+                display(image_grid(image, nrow=1, scale=2.2))
+                display(self.static_figure())
+
+        def on_new(_) -> None:
+            self._new_endpoints()
+            redraw()
+
+        t.observe(redraw, names="value")
+        new.on_click(on_new)
+        redraw()
+        return w.VBox([w.HBox([t, new]), output])

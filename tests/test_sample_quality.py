@@ -114,3 +114,12 @@ def test_nearest_neighbours_find_the_image_itself(mnist_images):
     train_x = mnist_images[0][:500]
     indices = sq.nearest_neighbours(train_x[[3, 7, 11]], train_x, k=2)
     assert indices[:, 0].tolist() == [3, 7, 11]
+
+
+def test_the_evaluator_scores_real_data_near_the_floor(mnist_images, classifier):
+    train_x, _, test_x, _ = mnist_images
+    evaluator = sq.MNISTEvaluator(classifier, test_x[:5000], train_x)
+    real = evaluator.evaluate(train_x[torch.randperm(len(train_x), generator=torch.Generator().manual_seed(3))[:5000]])
+    noisy = evaluator.evaluate((train_x[:5000] + 0.5 * torch.randn(5000, 1, 28, 28)).clamp(-1, 1))
+    assert real["coverage_classes"] == 10 and real["ndb"] <= 8 and real["precision"] > 0.7
+    assert noisy["fd_classifier"] > 10 * real["fd_classifier"] and noisy["ndb"] > real["ndb"]

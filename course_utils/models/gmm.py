@@ -9,16 +9,26 @@ from __future__ import annotations
 import math
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 
-class DiagonalGMM:
-    """p(x) = sum_k pi_k N(x; mu_k, diag(var_k)), for x of shape (n, d)."""
+class DiagonalGMM(nn.Module):
+    """p(x) = sum_k pi_k N(x; mu_k, diag(var_k)), for x of shape (n, dim).
 
-    def __init__(self, components: int, min_variance: float = 1e-4):
-        self.components = components
+    The parameters are buffers (EM, not gradients, fits them), so checkpoints save them as usual.
+    """
+
+    def __init__(self, components: int, dim: int, min_variance: float = 1e-4):
+        super().__init__()
+        self.components, self.dim = components, dim
         self.min_variance = min_variance  # keeps a component from collapsing onto one point
-        self.weights = self.means = self.variances = None
+        self.register_buffer("weights", torch.full((components,), 1.0 / components, dtype=torch.float64))
+        self.register_buffer("means", torch.zeros(components, dim, dtype=torch.float64))
+        self.register_buffer("variances", torch.ones(components, dim, dtype=torch.float64))
+
+    def config_dict(self) -> dict:
+        """The config as plain JSON-able values (for checkpoints)."""
+        return {"components": self.components, "dim": self.dim, "min_variance": self.min_variance}
 
     def _component_log_prob(self, x: Tensor) -> Tensor:
         """log pi_k + log N(x_i; mu_k, var_k), shape (n, K)."""
@@ -41,6 +51,8 @@ class DiagonalGMM:
         self.means = x[torch.randperm(len(x), generator=generator)[:self.components]].clone()
         self.variances = x.var(0, keepdim=True).clamp_min(self.min_variance).repeat(self.components, 1)
         self.weights = torch.full((self.components,), 1.0 / self.components, dtype=torch.float64)
+        if x.shape[1] != self.dim:
+            raise ValueError(f"this mixture models {self.dim}-dimensional data, got shape {tuple(x.shape)}")
 
     def e_step(self, x: Tensor) -> tuple[Tensor, float]:
         """Responsibilities r_ik = p(k | x_i) and the mean log-likelihood of x."""
@@ -58,17 +70,22 @@ class DiagonalGMM:
         self.variances = (second_moment - self.means**2).clamp_min(self.min_variance)
 
     def fit(self, x: Tensor, iterations: int = 100, tolerance: float = 1e-6,
-            generator: torch.Generator | None = None) -> list[float]:
+            generator: torch.Generator | None = None, progress: bool = False) -> list[float]:
         """Run EM from `initialise`; return the mean training log-likelihood before each M-step."""
+        from tqdm.auto import tqdm
+
         self.initialise(x, generator)
         history: list[float] = []
-        for _ in range(iterations):
+        for _ in tqdm(range(iterations), desc="EM", disable=not progress, mininterval=0.5):
             responsibilities, log_likelihood = self.e_step(x)
             history.append(log_likelihood)
             if len(history) > 1 and history[-1] - history[-2] < tolerance:
                 break
             self.m_step(x, responsibilities)
         return history
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.log_prob(x)
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         """n samples, shape (n, d): pick a component, then add its Gaussian noise."""

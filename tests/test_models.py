@@ -1,0 +1,57 @@
+import torch
+
+from course_utils import seed_everything
+from course_utils.data import batch_sampler, to_signed_unit, to_uint8
+from course_utils.models import mlp_gan
+from course_utils.models.classifiers import MNISTClassifier, random_shift
+from course_utils.train import GANTrainer
+from course_utils.widgets import LatentWalkDemo, slerp
+
+
+def test_mlp_gan_shapes_and_range():
+    G, D = mlp_gan.Generator(), mlp_gan.Discriminator()
+    z = G.sample_z(5)
+    assert z.shape == (5, 64)
+    x = G(z)
+    assert x.shape == (5, 1, 28, 28) and x.min() >= -1 and x.max() <= 1
+    assert D(x).shape == (5, 1)
+
+
+def test_mlp_gan_training_step_on_image_batches():
+    seed_everything(0)
+    images = torch.rand(256, 1, 28, 28) * 2 - 1
+    trainer = GANTrainer(mlp_gan.Generator(), mlp_gan.Discriminator(), batch_sampler(images),
+                         mlp_gan.TRAIN_RECIPE, "cpu")
+    logs = trainer.train_step()
+    assert all(torch.isfinite(torch.tensor(v)) for v in logs.values())
+
+
+def test_classifier_shapes_and_features():
+    model = MNISTClassifier().eval()
+    x = torch.rand(3, 1, 28, 28) * 2 - 1
+    assert model(x).shape == (3, 10) and model.features(x).shape == (3, 128)
+    shifted = random_shift(x, torch.Generator().manual_seed(0))
+    assert shifted.shape == x.shape
+
+
+def test_pixel_range_round_trip():
+    images = torch.randint(0, 256, (4, 1, 28, 28), dtype=torch.uint8)
+    assert torch.equal(to_uint8(to_signed_unit(images)), images)
+
+
+def test_slerp_ends_and_norm():
+    z0, z1 = torch.randn(1, 64), torch.randn(1, 64)
+    assert torch.allclose(slerp(z0, z1, 0.0), z0, atol=1e-5) and torch.allclose(slerp(z0, z1, 1.0), z1, atol=1e-5)
+    middle = slerp(z0 / z0.norm() * 8, z1 / z1.norm() * 8, 0.5)
+    assert abs(middle.norm().item() - 8) < 1e-3
+
+
+def test_latent_walk_demo_slider_and_button():
+    demo = LatentWalkDemo(mlp_gan.Generator(), seed=0)
+    assert demo.frames(5).shape == (5, 1, 28, 28)
+    ui = demo.widget()
+    slider, new = ui.children[0].children
+    z0 = demo.z0.clone()
+    slider.value = 0.5
+    new.click()
+    assert not torch.equal(z0, demo.z0)
