@@ -85,7 +85,7 @@ def class_coverage(logits: Tensor, classes: int = 10, threshold: float = 0.05) -
     number of classes holding at least `threshold` of the samples."""
     counts = torch.bincount(logits.argmax(1), minlength=classes).double()
     share = counts / counts.sum()
-    entropy = float(-(share[share > 0] * share[share > 0].log()).sum())
+    entropy = max(0.0, float(-(share[share > 0] * share[share > 0].log()).sum()))  # no "-0.00"
     return {"histogram": share.tolist(), "entropy_nats": entropy,
             "coverage_classes": int((share >= threshold).sum())}
 
