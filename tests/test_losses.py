@@ -42,3 +42,49 @@ def test_saturation_gradients():
 def test_wrong_loss_name_lists_the_choices():
     with pytest.raises(ValueError, match="minimax.*non_saturating"):
         losses.generator_loss("non-saturating")
+
+
+def test_gaussian_kl_closed_form_matches_monte_carlo():
+    generator = torch.Generator().manual_seed(0)
+    mu, log_var = torch.tensor([[0.5, -1.0, 0.2]]), torch.tensor([[-0.5, 0.3, 0.0]])
+    z = mu + (0.5 * log_var).exp() * torch.randn(400_000, 3, generator=generator)
+    q = torch.distributions.Normal(mu, (0.5 * log_var).exp())
+    p = torch.distributions.Normal(torch.zeros(3), torch.ones(3))
+    monte_carlo = (q.log_prob(z) - p.log_prob(z)).sum(1).mean()
+    assert losses.gaussian_kl(mu, log_var).item() == pytest.approx(monte_carlo.item(), abs=0.01)
+    assert losses.gaussian_kl(torch.zeros(1, 4), torch.zeros(1, 4)).item() == 0.0
+
+
+def test_bernoulli_reconstruction_and_negative_elbo():
+    logits, x = torch.randn(2, 1, 28, 28), (torch.rand(2, 1, 28, 28) > 0.5).float()
+    p = torch.sigmoid(logits)
+    expected = -(x * torch.log(p) + (1 - x) * torch.log(1 - p)).flatten(1).sum(1)
+    assert torch.allclose(losses.bernoulli_reconstruction(logits, x), expected, atol=1e-3)
+    mu, log_var = torch.randn(2, 5), torch.randn(2, 5)
+    assert torch.allclose(losses.negative_elbo(logits, x, mu, log_var),
+                          expected + losses.gaussian_kl(mu, log_var), atol=1e-3)
+
+
+def test_importance_weighted_bound_tightens_with_k():
+    from course_utils.models.vae import VAE, VAEConfig
+
+    torch.manual_seed(0)
+    vae = VAE(VAEConfig(latent=4, hidden=32)).eval()
+    x = (torch.rand(64, 1, 28, 28) > 0.7).float()
+    mu, log_var = vae.encode(x)
+    torch.manual_seed(1)
+    elbo = -torch.stack([losses.negative_elbo(vae.decoder(vae.reparameterise(mu, log_var)), x, mu, log_var)
+                         for _ in range(200)]).mean(0)
+    bounds = [losses.importance_weighted_bound(vae, x, k).mean().item() for k in (1, 10, 100)]
+    assert bounds[0] == pytest.approx(elbo.mean().item(), abs=1.0)  # K = 1 is the ELBO
+    assert bounds[0] <= bounds[1] <= bounds[2]
+    assert (losses.importance_weighted_bound(vae, x, 100) >= elbo - 0.5).float().mean() > 0.95
+
+
+def test_reparameterised_samples_have_the_right_moments():
+    from course_utils.models.vae import VAE
+
+    vae = VAE()
+    mu, log_var = torch.full((100_000, 2), 1.5), torch.full((100_000, 2), math.log(0.25))
+    z = vae.reparameterise(mu, log_var)
+    assert z.mean().item() == pytest.approx(1.5, abs=0.01) and z.var().item() == pytest.approx(0.25, abs=0.01)
