@@ -1,0 +1,53 @@
+import pytest
+import torch
+
+from course_utils import seed_everything
+from course_utils.models.vae import VAE, Autoencoder, VAEConfig
+from course_utils.train import TrainingDivergedError
+from course_utils.train_vae import VAETrainConfig, binarise, train_vae
+
+
+def toy_images(n=512, seed=0):
+    """Bright squares at random places on a dark background: structure a VAE can learn quickly."""
+    generator = torch.Generator().manual_seed(seed)
+    images = torch.zeros(n, 1, 28, 28, dtype=torch.uint8)
+    corners = torch.randint(0, 20, (n, 2), generator=generator)
+    for image, (top, left) in zip(images, corners.tolist()):
+        image[0, top:top + 8, left:left + 8] = 255
+    return images
+
+
+@pytest.mark.parametrize("conv", [False, True])
+def test_vae_shapes(conv):
+    vae = VAE(VAEConfig(latent=2, hidden=64, conv=conv))
+    logits, mu, log_var = vae(torch.rand(3, 1, 28, 28))
+    assert logits.shape == (3, 1, 28, 28) and mu.shape == log_var.shape == (3, 2)
+    assert vae.decoder(vae.sample_z(4)).shape == (4, 1, 28, 28)
+    assert Autoencoder(VAEConfig(latent=2, hidden=64, conv=conv))(torch.rand(3, 1, 28, 28)).shape == (3, 1, 28, 28)
+
+
+def test_binarise_is_bernoulli_of_the_intensity():
+    images = torch.full((20_000, 1, 1, 1), 64, dtype=torch.uint8)
+    assert binarise(images, torch.Generator().manual_seed(0)).mean().item() == pytest.approx(64 / 255, abs=0.01)
+
+
+def test_training_lowers_the_negative_elbo_and_is_deterministic():
+    seed_everything(0)
+    first = train_vae(VAE(VAEConfig(latent=4, hidden=64)), toy_images(), VAETrainConfig(epochs=3, batch_size=64),
+                      "cpu", progress=False)
+    assert first["loss"][-1] < first["loss"][0]
+    seed_everything(0)
+    second = train_vae(VAE(VAEConfig(latent=4, hidden=64)), toy_images(), VAETrainConfig(epochs=3, batch_size=64),
+                       "cpu", progress=False)
+    assert first == second
+    autoencoder = train_vae(Autoencoder(VAEConfig(latent=2, hidden=64)), toy_images(),
+                            VAETrainConfig(epochs=1, batch_size=64), "cpu", progress=False)
+    assert autoencoder["kl"] == [0.0]
+
+
+def test_a_diverging_vae_is_stopped_and_restored():
+    seed_everything(0)
+    vae = VAE(VAEConfig(latent=4, hidden=64))
+    with pytest.raises(TrainingDivergedError, match="restored"):
+        train_vae(vae, toy_images(), VAETrainConfig(epochs=3, batch_size=64, lr=1e12), "cpu", progress=False)
+    assert all(torch.isfinite(p).all() for p in vae.parameters())
