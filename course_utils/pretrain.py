@@ -143,17 +143,17 @@ def pretrain_mnist_gmm(seed: int = 0) -> None:
 VAE_RECIPE = {"latent": 32, "hidden": 512, "epochs": 50}
 VAE_PROTOCOL = ("MNIST test set (10,000 images) binarised once with torch.bernoulli(pixel / 255) from seed 0; "
                 "elbo_nats: mean negative ELBO, one z per image; nll_nats: importance-weighted estimate of "
-                "-log p(x) with K = 1000 samples of q(z | x) per image (Burda et al. 2016)")
+                "-log p(x) with K = iw_samples samples of q(z | x) per image (Burda et al. 2016)")
 
 
-def fit_mnist_vae(seed: int = 0, epochs: int | None = None) -> tuple["torch.nn.Module", float, dict]:
+def fit_mnist_vae(seed: int = 0, epochs: int | None = None, latent: int | None = None) -> tuple["torch.nn.Module", float, dict]:
     """Train notebook 05's MLP VAE on dynamically binarised MNIST; return it, the seconds, the history."""
     from .data import mnist_tensors
     from .models.vae import VAE, VAEConfig
     from .train_vae import VAETrainConfig, train_vae
 
     seed_everything(seed)
-    model = VAE(VAEConfig(latent=VAE_RECIPE["latent"], hidden=VAE_RECIPE["hidden"]))
+    model = VAE(VAEConfig(latent=latent or VAE_RECIPE["latent"], hidden=VAE_RECIPE["hidden"]))
     cfg = VAETrainConfig(epochs=epochs or VAE_RECIPE["epochs"])
     start = time.perf_counter()
     history = train_vae(model, mnist_tensors(train=True)[0], cfg, torch.device("cpu"), seed=seed)
@@ -176,22 +176,30 @@ def evaluate_mnist_vae(model: "torch.nn.Module", samples: int = 1000) -> dict:
     return {"elbo_nats": round(elbo, 2), "nll_nats": round(nll, 2), "iw_samples": samples}
 
 
-def pretrain_mnist_vae(seed: int = 0) -> None:
+def pretrain_mnist_vae(seed: int = 0, name: str = "mnist_vae", latent: int | None = None,
+                       epochs: int | None = None, iw_samples: int = 1000) -> None:
     """Notebook 05's VAE at its full budget, with its test ELBO and importance-weighted NLL."""
-    model, seconds, history = fit_mnist_vae(seed)
-    metrics = evaluate_mnist_vae(model)
-    record = register_pretrained("mnist_vae", {"vae": model}, {
+    model, seconds, history = fit_mnist_vae(seed, epochs, latent)
+    metrics = evaluate_mnist_vae(model, iw_samples)
+    record = register_pretrained(name, {"vae": model}, {
         "model": "course_utils.models.vae.VAE", "config": model.config_dict(),
-        "train_config": {**VAE_RECIPE, "batch_size": 128, "optimizer": "Adam lr 1e-3, cosine to 1e-4",
+        "train_config": {**VAE_RECIPE, "latent": model.cfg.latent, "epochs": len(history["loss"]),
+                         "batch_size": 128, "optimizer": "Adam lr 1e-3, cosine to 1e-4",
                          "train_negative_elbo": [round(v, 2) for v in history["loss"]]},
         "data": "MNIST train (60,000), dynamically binarised", "seed": seed,
-        "command": "python -m course_utils.pretrain mnist_vae", "budget": "full", "hardware": hardware(),
+        "command": f"python -m course_utils.pretrain {name}", "budget": "full", "hardware": hardware(),
         "seconds": round(seconds, 1), "evaluation": VAE_PROTOCOL, "metrics": metrics})
-    print(f"mnist_vae: {metrics} in {seconds:.0f} s -> {record['file']}")
+    print(f"{name}: {metrics} in {seconds:.0f} s -> {record['file']}")
+
+
+def pretrain_mnist_vae2d(seed: int = 0) -> None:
+    """The 2-D latent VAE whose code space notebook 05 draws (and its instructor widget decodes)."""
+    pretrain_mnist_vae(seed, name="mnist_vae2d", latent=2, epochs=20, iw_samples=100)
 
 
 RECIPES = {"gan1d": pretrain_gan1d, "mnist_classifier": pretrain_mnist_classifier, "mnist_gan": pretrain_mnist_gan,
-           "mnist_gmm": pretrain_mnist_gmm, "mnist_vae": pretrain_mnist_vae}
+           "mnist_gmm": pretrain_mnist_gmm, "mnist_vae": pretrain_mnist_vae,
+           "mnist_vae2d": pretrain_mnist_vae2d}
 
 
 def main() -> None:

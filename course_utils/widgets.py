@@ -180,3 +180,57 @@ class LatentWalkDemo:
         new.on_click(on_new)
         redraw()
         return w.VBox([w.HBox([t, new]), output])
+
+
+class Latent2DDemo:
+    """Two sliders over the 2-D latent space of a VAE (or autoencoder) decoder: each move decodes
+    one image, instantly; the static fallback is the decoded manifold with the chosen point marked."""
+
+    def __init__(self, decoder: torch.nn.Module, limit: float = 3.0):
+        self.decoder = decoder.eval()
+        self.limit = limit
+        self.z = torch.zeros(1, 2)
+
+    @torch.no_grad()
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Pixel probabilities in [-1, 1] image scale for codes z (n, 2)."""
+        device = next(self.decoder.parameters()).device
+        return torch.sigmoid(self.decoder(z.to(device))).cpu() * 2 - 1
+
+    def static_figure(self, points: int = 15) -> Figure:
+        """The manifold: a grid of decoded codes over [-limit, limit]^2, the chosen z marked in red."""
+        axis = torch.linspace(-self.limit, self.limit, points)
+        grid = torch.stack(torch.meshgrid(axis, axis.flip(0), indexing="xy"), dim=-1).reshape(-1, 2)
+        from .plots import _tile
+
+        fig = Figure(figsize=(6, 6), layout="constrained")
+        ax = fig.subplots()
+        extent = (-self.limit, self.limit, -self.limit, self.limit)
+        ax.imshow(_tile(self.decode(grid), points, padding=0), cmap="gray", extent=extent)
+        ax.plot(*self.z[0].tolist(), marker="o", color="tab:red", markersize=8)
+        ax.set_xlabel("$z_1$")
+        ax.set_ylabel("$z_2$")
+        ax.set_title("decoded latent space")
+        return fig
+
+    def widget(self):
+        """Two sliders and the decoded image beside the manifold."""
+        import ipywidgets as w
+        from IPython.display import display
+
+        from .plots import image_grid
+
+        output = w.Output()
+        z1 = w.FloatSlider(min=-self.limit, max=self.limit, step=0.05, value=0.0, description="z1")
+        z2 = w.FloatSlider(min=-self.limit, max=self.limit, step=0.05, value=0.0, description="z2")
+
+        def redraw(*_) -> None:
+            self.z = torch.tensor([[z1.value, z2.value]])
+            with output:
+                output.clear_output(wait=True)
+                display(image_grid(self.decode(self.z), nrow=1, scale=2.2, title=f"z = ({z1.value:.2f}, {z2.value:.2f})"))
+
+        z1.observe(redraw, names="value")
+        z2.observe(redraw, names="value")
+        redraw()
+        return w.VBox([w.HBox([z1, z2]), output])
