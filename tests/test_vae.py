@@ -51,3 +51,17 @@ def test_a_diverging_vae_is_stopped_and_restored():
     with pytest.raises(TrainingDivergedError, match="restored"):
         train_vae(vae, toy_images(), VAETrainConfig(epochs=3, batch_size=64, lr=1e12), "cpu", progress=False)
     assert all(torch.isfinite(p).all() for p in vae.parameters())
+
+
+def test_latent_2d_demo_decodes_the_slider_position():
+    from matplotlib.figure import Figure
+
+    from course_utils.widgets import Latent2DDemo
+
+    demo = Latent2DDemo(VAE(VAEConfig(latent=2, hidden=32)).decoder)
+    z1, z2 = demo.widget().children[0].children
+    z1.value, z2.value = 1.5, -0.5
+    assert demo.z.tolist() == [[1.5, -0.5]]
+    images = demo.decode(demo.z)
+    assert images.shape == (1, 1, 28, 28) and images.min() >= -1 and images.max() <= 1
+    assert isinstance(demo.static_figure(points=5), Figure)
