@@ -35,8 +35,7 @@ class VAETrainConfig:
 
 def binarise(images: Tensor, generator: torch.Generator | None = None) -> Tensor:
     """Dynamic binarisation: uint8 intensities -> {0, 1} pixels drawn as Bernoulli(intensity / 255)."""
-    probabilities = images.float() / 255.0
-    return torch.bernoulli(probabilities, generator=generator) if generator is not None else torch.bernoulli(probabilities)
+    return torch.bernoulli(images.float() / 255.0, generator=generator)
 
 
 def vae_step(model: nn.Module, x: Tensor, optimizer: torch.optim.Optimizer) -> dict[str, float]:
