@@ -8,6 +8,10 @@ Real datasets are found in this order (DESIGN.md section 4):
 
 Every archive is checked against its published MD5. When all three fail, the error names the
 dataset, the files, the folder to put them in and the environment variables.
+
+CIFAR-10 adds one source: the mirror holds it as PNG class folders (ImageFolder layout), not as
+torchvision's archive. Those are decoded once, checked against the SHA-256 of the original pixel
+bytes, and cached as one uint8 tensor file (see `cifar10_tensors`).
 """
 
 from __future__ import annotations
@@ -273,4 +277,151 @@ def batch_sampler(images: Tensor, generator: torch.Generator | None = None) -> C
     def sample(n: int) -> Tensor:
         index = torch.randint(len(images), (n,), generator=generator)
         return images[index.to(images.device)]
+    return sample
+
+
+# ----------------------------------------------------------------------------- CIFAR-10
+
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+
+# SHA-256 of the uint8 pixel array (N, 32, 32, 3) in the original CIFAR-10 order, as published
+# with the mirror (../shared/datasets/cifar10/README.md). torchvision's archive holds the same
+# 50,000 training images; the mirror's test split is the first 1,000 of the 10,000 test images.
+CIFAR10_PIXEL_SHA256 = {
+    ("train", 50_000): "47af8b02cfcfb6cdf3dbbd1969ad7f1b70f4413f6f80f437b020ee4e5bc8304a",
+    ("test", 1_000): "da362006b99671213d1a5d856cab2bedf64d40bad4501630ee60f4ceb2d3ec7f",
+}
+
+CIFAR10_SOURCE = "https://www.cs.toronto.edu/~kriz/cifar.html (torchvision downloads cifar-10-python.tar.gz)"
+
+
+def _pixel_sha256(images_nhwc: Tensor) -> str:
+    return hashlib.sha256(images_nhwc.contiguous().numpy().tobytes()).hexdigest()
+
+
+def _cifar10_message(split: str, reason: str) -> str:
+    mirror = mirror_root()
+    return (
+        f"CIFAR-10 ({split}) is not available: {reason}\n"
+        f"  put torchvision's archive (cifar-10-python.tar.gz, or its folder cifar-10-batches-py/) in:  "
+        f"{data_root()}  (the cache; set COURSE_DATA to move it)\n"
+        f"  or set COURSE_DATA_MIRROR to a folder holding cifar10/{{train,test}}/<class>/<index>.png "
+        f"(now: {mirror or 'unset'})\n"
+        f"  or allow the download (unset COURSE_OFFLINE, or pass download=True) on a machine with network; "
+        f"source: {CIFAR10_SOURCE}"
+    )
+
+
+def _decode_image_folder(folder: Path) -> tuple[Tensor, Tensor]:
+    """Class folders of PNGs named by their original index -> uint8 (N, 32, 32, 3), labels, in index order."""
+    import numpy as np
+    from PIL import Image
+    from tqdm.auto import tqdm
+
+    files = [(int(path.stem), label, path) for label, name in enumerate(CIFAR10_CLASSES)
+             for path in (folder / name).glob("*.png")]
+    files.sort()
+    images = np.empty((len(files), 32, 32, 3), dtype=np.uint8)
+    for row, (_, _, path) in enumerate(tqdm(files, desc=f"decoding {folder.name} PNGs", mininterval=1.0)):
+        with Image.open(path) as image:
+            images[row] = np.asarray(image.convert("RGB"))
+    labels = torch.tensor([label for _, label, _ in files], dtype=torch.int64)
+    return torch.from_numpy(images), labels
+
+
+def _cifar10_from_torchvision(split: str, download: bool) -> tuple[Tensor, Tensor] | None:
+    from torchvision import datasets
+
+    try:  # torchvision verifies its archive's MD5s itself
+        dataset = datasets.CIFAR10(str(data_root()), train=split == "train", download=download)
+    except RuntimeError:  # "Dataset not found or corrupted"
+        return None
+    return torch.from_numpy(dataset.data), torch.tensor(dataset.targets, dtype=torch.int64)
+
+
+def cifar10_tensors(train: bool = True, device: torch.device | str = "cpu",
+                    download: bool | None = None) -> tuple[Tensor, Tensor]:
+    """CIFAR-10 as uint8 images (N, 3, 32, 32) and int64 labels (N,) on `device`, in the original order.
+
+    Sources, in order: this function's own cache (``<COURSE_DATA>/cifar10/<split>.safetensors``),
+    torchvision's archive in the cache, the mirror's PNG folders, torchvision's download.
+    Train: 50,000 images. Test: 10,000 from torchvision's archive, 1,000 from the mirror.
+    """
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file, save_file
+
+    split = "train" if train else "test"
+    cache = data_root() / "cifar10" / f"{split}.safetensors"
+    images = None
+    if cache.is_file():
+        try:
+            stored = load_file(str(cache))
+            images, labels = stored["images"], stored["labels"]
+            expected = bytes(stored["sha256"].tolist()).hex()
+        except (SafetensorError, KeyError, OSError, RuntimeError) as error:
+            raise DatasetNotFoundError(f"the CIFAR-10 cache {cache} is unreadable ({error}); delete it and "
+                                       "call cifar10_tensors() again to rebuild it") from error
+        if _pixel_sha256(images) != expected:
+            raise DatasetNotFoundError(f"the CIFAR-10 cache {cache} fails its SHA-256 check; delete it and "
+                                       "call cifar10_tensors() again to rebuild it")
+    if images is None:
+        found = _cifar10_from_torchvision(split, download=False)
+        mirror = mirror_root()
+        if found is None and mirror is not None and (mirror / "cifar10" / split).is_dir():
+            found = _decode_image_folder(mirror / "cifar10" / split)
+            known = CIFAR10_PIXEL_SHA256.get((split, len(found[0])))
+            if known is None or _pixel_sha256(found[0]) != known:
+                raise DatasetNotFoundError(_cifar10_message(
+                    split, f"the mirror's PNGs in {mirror / 'cifar10' / split} do not match the published "
+                    "SHA-256 of the CIFAR-10 pixels; the mirror is damaged"))
+        if found is None:
+            download = (not offline()) if download is None else download
+            if not download:
+                raise DatasetNotFoundError(_cifar10_message(
+                    split, "it is not in the cache or the mirror, and downloading is off"))
+            try:
+                found = _cifar10_from_torchvision(split, download=True)
+            except Exception as error:  # any network failure ends in the same clear message
+                raise DatasetNotFoundError(_cifar10_message(
+                    split, f"the download failed ({type(error).__name__})")) from error
+            if found is None:
+                raise DatasetNotFoundError(_cifar10_message(split, "the download did not pass its MD5 check"))
+        images, labels = found
+        digest = torch.tensor(list(bytes.fromhex(_pixel_sha256(images))), dtype=torch.uint8)
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        partial = cache.with_suffix(".partial")
+        save_file({"images": images.contiguous(), "labels": labels, "sha256": digest}, str(partial))
+        partial.replace(cache)
+    return images.permute(0, 3, 1, 2).contiguous().to(device), labels.to(device)
+
+
+class SignedImages(torch.utils.data.Dataset):
+    """uint8 images (N, C, H, W) and labels as a dataset of float images in [-1, 1]."""
+
+    def __init__(self, images: Tensor, labels: Tensor, classes: tuple[str, ...] = ()):
+        self.images, self.targets, self.classes = images, labels, classes
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int) -> tuple[Tensor, int]:
+        return to_signed_unit(self.images[index]), int(self.targets[index])
+
+
+def cifar10(train: bool = True, download: bool | None = None) -> SignedImages:
+    """CIFAR-10 as a dataset of (image in [-1, 1] of shape (3, 32, 32), label); see `cifar10_tensors`."""
+    images, labels = cifar10_tensors(train=train, download=download)
+    return SignedImages(images, labels, CIFAR10_CLASSES)
+
+
+def image_sampler(images: Tensor, device: torch.device | str, channels_last: bool = False,
+                  generator: torch.Generator | None = None) -> Callable[[int], Tensor]:
+    """The fast trainer's `sample_real(n)`: the uint8 dataset is moved to `device` once; each batch
+    is picked by random index and turned into floats in [-1, 1] there (no DataLoader, no copies)."""
+    images = images.to(device)
+    memory_format = torch.channels_last if channels_last else torch.contiguous_format
+
+    def sample(n: int) -> Tensor:
+        index = torch.randint(len(images), (n,), generator=generator, device=generator.device if generator else "cpu")
+        return to_signed_unit(images[index.to(images.device)]).contiguous(memory_format=memory_format)
     return sample
