@@ -33,9 +33,18 @@ def _sqrtm_psd(matrix: Tensor) -> Tensor:
 
 def frechet_distance(features_a: Tensor, features_b: Tensor) -> float:
     """||mu_a - mu_b||^2 + Tr(C_a + C_b - 2 (C_a C_b)^(1/2)) between Gaussians fitted to two feature sets."""
-    a, b = features_a.double(), features_b.double()
-    mu_a, mu_b = a.mean(0), b.mean(0)
-    cov_a, cov_b = torch.cov(a.T), torch.cov(b.T)
+    return frechet_distance_from_stats(*feature_statistics(features_a), *feature_statistics(features_b))
+
+
+def feature_statistics(features: Tensor) -> tuple[Tensor, Tensor]:
+    """Mean and covariance (float64) of a feature set: all the Frechet distance needs of it."""
+    features = torch.as_tensor(features).double()
+    return features.mean(0), torch.cov(features.T)
+
+
+def frechet_distance_from_stats(mu_a: Tensor, cov_a: Tensor, mu_b: Tensor, cov_b: Tensor) -> float:
+    """The Frechet distance between N(mu_a, cov_a) and N(mu_b, cov_b)."""
+    mu_a, cov_a, mu_b, cov_b = (torch.as_tensor(t).double() for t in (mu_a, cov_a, mu_b, cov_b))
     root_a = _sqrtm_psd(cov_a)
     # Tr((C_a C_b)^(1/2)) = Tr((C_a^(1/2) C_b C_a^(1/2))^(1/2)), a symmetric PSD matrix: stable eigenvalues.
     cross = torch.linalg.eigvalsh(root_a @ cov_b @ root_a).clamp_min(0).sqrt().sum()

@@ -1,0 +1,113 @@
+"""DCGAN for 32x32 colour images (Radford, Metz and Chintala 2016), the architecture guidelines in code.
+
+The paper's guidelines, and where each one is:
+1. No pooling: D downsamples with strided convolutions, G upsamples with fractionally strided
+   (transposed) convolutions.                                       -> nn.Conv2d / nn.ConvTranspose2d, stride 2
+2. Batch norm in both networks, except G's output layer and D's input layer.   -> nn.BatchNorm2d
+3. No fully connected hidden layers: z is reshaped to a 1x1 "image" and every layer is a convolution.
+4. ReLU in G for all layers except the output, which uses Tanh (pixels in [-1, 1]).
+5. LeakyReLU (slope 0.2) in D for all layers.
+Weights start from N(0, 0.02) (the paper's initialisation); batch-norm scales from N(1, 0.02).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import Tensor, nn
+
+from ..train import GANTrainConfig
+
+
+@dataclass(frozen=True)
+class DCGANConfig:
+    """Sizes of the 32x32 DCGAN: width = channels of the widest hidden layer's base (the paper's 64-ish)."""
+
+    z_dim: int = 100
+    g_width: int = 64  # G's channels: 4w at 4x4, 2w at 8x8, w at 16x16
+    d_width: int = 64  # D's channels: w at 16x16, 2w at 8x8, 4w at 4x4
+    channels: int = 3
+
+
+# Radford et al. 2016: Adam, learning rate 2e-4, beta1 = 0.5, batch 128. On a GPU: the paper's
+# widths (DCGANConfig()), bf16, channels_last, losses read every 50 steps; about 50 epochs.
+TRAIN_RECIPE = GANTrainConfig(steps=20_000, batch_size=128, k=1, loss="non_saturating", lr_d=2e-4, lr_g=2e-4,
+                              betas=(0.5, 0.999), lr_final=0.1, checkpoint_every=1000, log_every=50,
+                              channels_last=True)
+# What two CPU cores can train in about half an hour: half the widths (a quarter of the FLOPs),
+# the same optimiser and number of steps (about 51 epochs at ~125 ms per step).
+CPU_CONFIG = {"g_width": 32, "d_width": 32}
+
+
+def init_weights(module: nn.Module) -> None:
+    """The DCGAN initialisation: conv weights ~ N(0, 0.02), batch-norm scale ~ N(1, 0.02), bias 0."""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
+class Generator(nn.Module):
+    """G: z (n, z_dim) -> x (n, 3, 32, 32) in [-1, 1]."""
+
+    def __init__(self, cfg: DCGANConfig = DCGANConfig()):
+        super().__init__()
+        self.cfg = cfg
+        w = cfg.g_width
+        self.net = nn.Sequential(
+            # (n, z_dim, 1, 1) -> (n, 4w, 4, 4): a transposed conv on a 1x1 "image" (no Linear layer)
+            nn.ConvTranspose2d(cfg.z_dim, 4 * w, 4, stride=1, padding=0, bias=False),
+            nn.BatchNorm2d(4 * w), nn.ReLU(True),
+            # -> (n, 2w, 8, 8): fractionally strided, doubles the size
+            nn.ConvTranspose2d(4 * w, 2 * w, 4, stride=2, padding=1, bias=False),
+            nn.BatchNorm2d(2 * w), nn.ReLU(True),
+            # -> (n, w, 16, 16)
+            nn.ConvTranspose2d(2 * w, w, 4, stride=2, padding=1, bias=False),
+            nn.BatchNorm2d(w), nn.ReLU(True),
+            # -> (n, 3, 32, 32): no batch norm on the output layer; Tanh puts pixels in [-1, 1]
+            nn.ConvTranspose2d(w, cfg.channels, 4, stride=2, padding=1),
+            nn.Tanh(),
+        )
+        self.apply(init_weights)
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.net(z.reshape(len(z), -1, 1, 1))
+
+    def sample_z(self, n: int, generator: torch.Generator | None = None,
+                 device: torch.device | str | None = None) -> Tensor:
+        """Noise z ~ N(0, I), shape (n, z_dim), drawn on G's device unless `generator` lives elsewhere."""
+        device = torch.device(device) if device is not None else next(self.parameters()).device
+        z = torch.randn(n, self.cfg.z_dim, generator=generator,
+                        device=generator.device if generator is not None else device)
+        return z.to(device)
+
+    def config_dict(self) -> dict:
+        return asdict(self.cfg)
+
+
+class Discriminator(nn.Module):
+    """D: x (n, 3, 32, 32) -> logit (n, 1)."""
+
+    def __init__(self, cfg: DCGANConfig = DCGANConfig()):
+        super().__init__()
+        self.cfg = cfg
+        w = cfg.d_width
+        self.net = nn.Sequential(
+            # (n, 3, 32, 32) -> (n, w, 16, 16): strided conv instead of pooling; no batch norm on the input layer
+            nn.Conv2d(cfg.channels, w, 4, stride=2, padding=1),
+            nn.LeakyReLU(0.2, True),
+            # -> (n, 2w, 8, 8)
+            nn.Conv2d(w, 2 * w, 4, stride=2, padding=1, bias=False),
+            nn.BatchNorm2d(2 * w), nn.LeakyReLU(0.2, True),
+            # -> (n, 4w, 4, 4)
+            nn.Conv2d(2 * w, 4 * w, 4, stride=2, padding=1, bias=False),
+            nn.BatchNorm2d(4 * w), nn.LeakyReLU(0.2, True),
+            # -> (n, 1, 1, 1): one logit, a 4x4 convolution instead of a fully connected layer
+            nn.Conv2d(4 * w, 1, 4, stride=1, padding=0),
+        )
+        self.apply(init_weights)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x).reshape(-1, 1)
