@@ -15,9 +15,10 @@ help:
 	@echo "make bench       run the benchmarks in benchmarks/"
 	@echo "make pretrained  retrain the committed weights in data/pretrained/ (updates MANIFEST.json)"
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt requirements-fid.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -r requirements.txt
+	$(BIN)/python -m pip install --no-deps -r requirements-fid.txt
 	@touch $(STAMP)
 
 setup: $(STAMP)
@@ -40,7 +41,7 @@ bench: $(STAMP)
 	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 pretrained: $(STAMP)
-	$(BIN)/python -m course_utils.pretrain gan1d mnist_classifier mnist_gmm mnist_gan mnist_vae mnist_vae2d
+	$(BIN)/python -m course_utils.pretrain gan1d mnist_classifier mnist_gmm mnist_gan mnist_vae mnist_vae2d dcgan_cifar10
 
 clean:
 	rm -rf $(VENV) .pytest_cache */__pycache__ course_utils/models/__pycache__ *.egg-info

@@ -201,7 +201,7 @@ def fit_dcgan_cifar10(seed: int = 0, device: torch.device | str | None = None, s
                       hooks=(), checkpoint_path=None):
     """Train notebook 04's DCGAN on the 50,000 CIFAR-10 training images; return G, D, trainer, seconds.
 
-    On a GPU: the paper's widths and TRAIN_RECIPE. On a CPU: CPU_CONFIG's half widths (same recipe)."""
+    On a GPU: the paper's widths and TRAIN_RECIPE. On a CPU: CPU_CONFIG's half widths and CPU_RECIPE."""
     from dataclasses import replace
 
     from .budget import get_device
@@ -213,7 +213,8 @@ def fit_dcgan_cifar10(seed: int = 0, device: torch.device | str | None = None, s
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     cfg = dcgan.DCGANConfig() if device.type == "cuda" else dcgan.DCGANConfig(**dcgan.CPU_CONFIG)
-    recipe = dcgan.TRAIN_RECIPE if steps is None else replace(dcgan.TRAIN_RECIPE, steps=steps)
+    recipe = dcgan.TRAIN_RECIPE if device.type == "cuda" else dcgan.CPU_RECIPE
+    recipe = recipe if steps is None else replace(recipe, steps=steps)
     images, _ = cifar10_tensors(train=True)
     G, D = dcgan.Generator(cfg), dcgan.Discriminator(cfg)
     trainer = GANTrainer(G, D, image_sampler(images, device, channels_last=recipe.channels_last), recipe, device,

