@@ -41,7 +41,7 @@ bench: $(STAMP)
 	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 pretrained: $(STAMP)
-	$(BIN)/python -m course_utils.pretrain gan1d mnist_classifier mnist_gmm mnist_gan mnist_vae mnist_vae2d dcgan_cifar10
+	$(BIN)/python -m course_utils.pretrain gan1d mnist_classifier mnist_gmm mnist_gan mnist_vae mnist_vae2d dcgan_cifar10 mnist_cgan mnist_cyclegan
 
 clean:
 	rm -rf $(VENV) .pytest_cache */__pycache__ course_utils/models/__pycache__ *.egg-info

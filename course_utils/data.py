@@ -425,3 +425,77 @@ def image_sampler(images: Tensor, device: torch.device | str, channels_last: boo
         index = torch.randint(len(images), (n,), generator=generator, device=generator.device if generator else "cpu")
         return to_signed_unit(images[index.to(images.device)]).contiguous(memory_format=memory_format)
     return sample
+
+
+# ----------------------------------------------------------------------------- MNIST-M and unpaired domains
+
+
+def blend_mnist_m(digits: Tensor, photos: Tensor, generator: torch.Generator | None = None) -> Tensor:
+    """MNIST-M (Ganin and Lempitsky 2015): |patch - digit| per colour channel.
+
+    digits: uint8 (N, 1, 28, 28); photos: uint8 (M, 3, H, W) with H, W >= 28. Each digit gets a
+    random 28x28 crop of a random photo; where the digit is white the photo's colours invert, where it
+    is black the photo shows unchanged. Returns uint8 (N, 3, 28, 28)."""
+    n, (_, _, height, width) = len(digits), photos.shape
+    which = torch.randint(len(photos), (n,), generator=generator)
+    top = torch.randint(height - 28 + 1, (n,), generator=generator)
+    left = torch.randint(width - 28 + 1, (n,), generator=generator)
+    rows = top[:, None] + torch.arange(28)  # (n, 28)
+    cols = left[:, None] + torch.arange(28)
+    patches = photos[which[:, None, None, None], torch.arange(3)[None, :, None, None],
+                     rows[:, None, :, None], cols[:, None, None, :]]  # (n, 3, 28, 28)
+    return (patches.short() - digits.short()).abs().to(torch.uint8)
+
+
+def mnist_m(train: bool = True, seed: int = 0) -> tuple[Tensor, Tensor]:
+    """MNIST-M built from MNIST and CIFAR-10 photos: uint8 (N, 3, 28, 28) and the digits' labels.
+
+    Train digits take patches of CIFAR-10 training images 0-39,999, test digits of 40,000-49,999, so
+    no photo appears in both splits."""
+    digits, labels = mnist_tensors(train=train)
+    photos, _ = cifar10_tensors(train=True)
+    photos = photos[:40_000] if train else photos[40_000:]
+    return blend_mnist_m(digits, photos, torch.Generator().manual_seed(seed)), labels
+
+
+def grey_to_rgb(images: Tensor) -> Tensor:
+    """(N, 1, H, W) -> (N, 3, H, W) by repeating the channel (so both CycleGAN domains have 3 channels)."""
+    return images.expand(-1, 3, -1, -1).contiguous()
+
+
+def rgb_to_grey(images: Tensor) -> Tensor:
+    """(N, 3, H, W) -> (N, 1, H, W), the channels' mean (what the MNIST classifier reads)."""
+    return images.float().mean(dim=1, keepdim=True) if images.is_floating_point() else \
+        images.float().mean(dim=1, keepdim=True).round().to(images.dtype)
+
+
+def unpaired_mnist_domains(train: bool = True, seed: int = 0) -> dict[str, Tensor]:
+    """CycleGAN's two domains from disjoint MNIST images: A = MNIST (even indices, grey as RGB),
+    B = MNIST-M (odd indices). uint8 (N, 3, 28, 28) each, with their labels (for evaluation only)."""
+    digits, labels = mnist_tensors(train=train)
+    photos, _ = cifar10_tensors(train=True)
+    photos = photos[:40_000] if train else photos[40_000:]
+    b = blend_mnist_m(digits[1::2], photos, torch.Generator().manual_seed(seed))
+    return {"A": grey_to_rgb(digits[0::2]), "labels_A": labels[0::2], "B": b, "labels_B": labels[1::2]}
+
+
+def image_folder_domains(root: str | Path, size: int = 256, split: str = "train") -> dict[str, Tensor]:
+    """A standard CycleGAN dataset folder (trainA/ trainB/ testA/ testB/ of images, e.g. horse2zebra)
+    as uint8 (N, 3, size, size) tensors {"A": ..., "B": ...}, resized with antialiasing."""
+    import numpy as np
+    from PIL import Image
+
+    root = Path(root).expanduser()
+    domains = {}
+    for side in ("A", "B"):
+        folder = root / f"{split}{side}"
+        files = sorted(p for p in folder.glob("*") if p.suffix.lower() in {".jpg", ".jpeg", ".png", ".bmp"})
+        if not files:
+            raise DatasetNotFoundError(f"no images in {folder}; a CycleGAN dataset folder holds trainA/, trainB/, "
+                                       "testA/ and testB/ with the images of each domain")
+        arrays = []
+        for path in files:
+            with Image.open(path) as image:
+                arrays.append(np.asarray(image.convert("RGB").resize((size, size), Image.Resampling.BICUBIC)))
+        domains[side] = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()
+    return domains

@@ -203,3 +203,47 @@ def gmm_images(gmm: nn.Module, n: int = 10_000, seed: int = 1) -> Tensor:
     """n samples of a pixel mixture on [0, 1] as images in [-1, 1], from a fixed seed."""
     samples = gmm.sample(n, generator=torch.Generator().manual_seed(seed)).float().clamp(0, 1)
     return (samples * 2 - 1).reshape(-1, 1, 28, 28)
+
+
+# ----------------------------------------------------------------------------- conditioning and translation
+
+
+@torch.no_grad()
+def conditional_report(G: nn.Module, classifier: nn.Module, test_images: Tensor, test_labels: Tensor,
+                       per_class: int = 1000, seed: int = 1) -> dict:
+    """How well a conditional MNIST generator obeys its label: the share of samples the classifier
+    assigns to the requested digit (overall and per class), and the Frechet distance per class
+    between the samples of digit c and the test images of digit c, in the classifier's features."""
+    labels = torch.arange(10).repeat_interleave(per_class)
+    samples = G.generate(labels, seed=seed).cpu()
+    fake_features, fake_logits = classifier_outputs(classifier, samples)
+    real_features = classifier_outputs(classifier, test_images)[0]
+    predicted = fake_logits.argmax(1)
+    test_labels = test_labels.cpu()
+    per_class_accuracy = [(predicted[labels == c] == c).float().mean().item() for c in range(10)]
+    per_class_fd = [frechet_distance(real_features[test_labels == c], fake_features[labels == c]) for c in range(10)]
+    return {"class_accuracy": (predicted == labels).float().mean().item(),
+            "per_class_accuracy": [round(v, 4) for v in per_class_accuracy],
+            "per_class_fd": [round(v, 3) for v in per_class_fd], "mean_class_fd": float(np.mean(per_class_fd)),
+            "fd_all": frechet_distance(real_features, fake_features)}
+
+
+@torch.no_grad()
+def translation_report(model: nn.Module, classifier: nn.Module, domains: dict[str, Tensor]) -> dict:
+    """CycleGAN on held-out MNIST (A) and MNIST-M (B): cycle reconstruction error (mean |pixel error|
+    in [-1, 1] units) and content preservation, the classifier's accuracy on F(b), on F(G(a)), and, as
+    references, on a and on b read directly as grey images."""
+    from .data import rgb_to_grey, to_signed_unit
+
+    a, b = to_signed_unit(domains["A"]), to_signed_unit(domains["B"])
+    g_a = model.translate(a, "AB")
+    f_b = model.translate(b, "BA")
+    a_cycled, b_cycled = model.translate(g_a, "BA"), model.translate(f_b, "AB")
+
+    def accuracy(images: Tensor, labels: Tensor) -> float:
+        logits = classifier_outputs(classifier, rgb_to_grey(images))[1]
+        return (logits.argmax(1) == labels.cpu()).float().mean().item()
+
+    return {"cycle_error_a": (a_cycled - a).abs().mean().item(), "cycle_error_b": (b_cycled - b).abs().mean().item(),
+            "accuracy_F_b": accuracy(f_b, domains["labels_B"]), "accuracy_F_G_a": accuracy(a_cycled, domains["labels_A"]),
+            "accuracy_a": accuracy(a, domains["labels_A"]), "accuracy_b_untranslated": accuracy(b, domains["labels_B"])}

@@ -96,10 +96,17 @@ def make_optimizer(model: nn.Module, name: str, lr: float, betas: tuple[float, f
     raise ValueError(f"unknown optimizer {name!r}; choose 'adam' or 'sgd'")
 
 
+def _to(batch, device: torch.device):
+    """A batch, or a tuple such as a conditional GAN's (images, labels), on `device`."""
+    return tuple(part.to(device) for part in batch) if isinstance(batch, tuple) else batch.to(device)
+
+
 class GANTrainer:
     """G, D, their optimisers, the data sampler and the history of one GAN run.
 
     `sample_real(n)` returns a batch of real data; G must offer `sample_z(n, device=...)`.
+    A conditional GAN passes pairs: `sample_real` gives (x, y), `G.sample_z` gives (z, y), G maps
+    (z, y) to (x, y) and D scores (x, y) (see models/cgan.py); the steps are the same.
     """
 
     def __init__(self, G: nn.Module, D: nn.Module, sample_real: Callable[[int], Tensor],
@@ -130,7 +137,7 @@ class GANTrainer:
     # -- one step at a time (what the widget's buttons call)
     def train_d(self) -> dict[str, Tensor]:
         """One discriminator step on a fresh batch."""
-        x_real = self.sample_real(self.cfg.batch_size).to(self.device)
+        x_real = _to(self.sample_real(self.cfg.batch_size), self.device)
         z = self.G.sample_z(self.cfg.batch_size, device=self.device)
         with self._autocast():
             return d_step(self._G, self._D, x_real, z, self.opt_d)

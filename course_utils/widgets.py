@@ -234,3 +234,94 @@ class Latent2DDemo:
         z2.observe(redraw, names="value")
         redraw()
         return w.VBox([w.HBox([z1, z2]), output])
+
+
+class ConditionalDemo:
+    """Choose a digit and a noise seed; the conditional generator draws that digit at once."""
+
+    def __init__(self, G: torch.nn.Module, classes: Sequence[str] = tuple(str(d) for d in range(10))):
+        self.G = G.eval()
+        self.classes = list(classes)
+
+    @torch.no_grad()
+    def image(self, digit: int, seed: int) -> torch.Tensor:
+        """One image (1, C, H, W) of class `digit` from the noise of `seed`."""
+        return self.G.generate(torch.tensor([digit]), seed=seed).cpu()
+
+    def static_figure(self, seeds: Sequence[int] = range(8)) -> Figure:
+        """Every class (rows) for a few seeds (columns): what the widget can show."""
+        from .plots import image_rows
+
+        rows = [torch.cat([self.image(c, s) for s in seeds]) for c in range(len(self.classes))]
+        return image_rows(rows, self.classes, title="class (rows) x noise seed (columns)")
+
+    def widget(self):
+        """A class dropdown, a seed slider and the image; 'same seed, all classes' below it."""
+        import ipywidgets as w
+        from IPython.display import display
+
+        from .plots import image_grid
+
+        output = w.Output()
+        digit = w.Dropdown(options=[(name, i) for i, name in enumerate(self.classes)], value=0, description="class")
+        seed = w.IntSlider(min=0, max=999, value=0, description="noise seed", continuous_update=True)
+
+        def redraw(*_) -> None:
+            same_noise = torch.cat([self.image(c, seed.value) for c in range(len(self.classes))])
+            with output:
+                output.clear_output(wait=True)
+                display(image_grid(self.image(digit.value, seed.value), nrow=1, scale=2.2,
+                                   title=f"class {self.classes[digit.value]}, seed {seed.value}"))
+                display(image_grid(same_noise, nrow=len(self.classes), title="the same noise, every class"))
+
+        digit.observe(redraw, names="value")
+        seed.observe(redraw, names="value")
+        redraw()
+        return w.VBox([w.HBox([digit, seed]), output])
+
+
+class TranslationDemo:
+    """Pick a held-out image of either domain; see its translation and its reconstruction."""
+
+    def __init__(self, model: torch.nn.Module, images_a: torch.Tensor, images_b: torch.Tensor):
+        self.model = model.eval()
+        self.images = {"A": images_a, "B": images_b}  # in [-1, 1]
+
+    @torch.no_grad()
+    def row(self, domain: str, index: int) -> torch.Tensor:
+        """[x, translation, reconstruction] for image `index` of `domain` ('A' or 'B')."""
+        x = self.images[domain][index:index + 1]
+        there, back = ("AB", "BA") if domain == "A" else ("BA", "AB")
+        y = self.model.translate(x, there)
+        return torch.cat([x, y, self.model.translate(y, back)])
+
+    def static_figure(self, indices: Sequence[int] = range(6)) -> Figure:
+        """Rows for a few images of each domain."""
+        from .plots import image_rows
+
+        rows = [self.row(d, i) for d in ("A", "B") for i in indices]
+        labels = [f"{d} #{i}" for d in ("A", "B") for i in indices]
+        return image_rows(rows, labels, title="image | translated | translated back", scale=0.8)
+
+    def widget(self):
+        """A domain toggle and an index slider."""
+        import ipywidgets as w
+        from IPython.display import display
+
+        from .plots import image_grid
+
+        output = w.Output()
+        domain = w.ToggleButtons(options=[("MNIST (A) -> MNIST-M", "A"), ("MNIST-M (B) -> MNIST", "B")], value="A")
+        index = w.IntSlider(min=0, max=len(self.images["A"]) - 1, value=0, description="image")
+
+        def redraw(*_) -> None:
+            index.max = len(self.images[domain.value]) - 1
+            with output:
+                output.clear_output(wait=True)
+                display(image_grid(self.row(domain.value, index.value), nrow=3, scale=1.6,
+                                   title="image | translated | translated back"))
+
+        domain.observe(redraw, names="value")
+        index.observe(redraw, names="value")
+        redraw()
+        return w.VBox([domain, index, output])

@@ -38,3 +38,15 @@ def cifar10_mirror(monkeypatch):
         pytest.skip(f"no CIFAR-10 mirror at {mirror}")
     monkeypatch.setenv("COURSE_DATA_MIRROR", str(mirror))
     return mirror
+
+
+@pytest.fixture(scope="session")
+def _session_cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("shared_cache")
+
+
+@pytest.fixture
+def shared_cache(_session_cache, monkeypatch):
+    """A COURSE_DATA cache kept for the whole test session (CIFAR-10 is decoded once, not per test)."""
+    monkeypatch.setenv("COURSE_DATA", str(_session_cache))
+    return _session_cache

@@ -1,0 +1,129 @@
+"""Training a CycleGAN: one generator step (both directions), then one discriminator step.
+
+The same habits as the GAN trainer: small step functions, losses kept on the device and read every
+`log_every` steps, a tqdm bar, hooks, a history dict, a NaN guard that restores the last good state,
+and Ctrl-C keeping what was trained.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+from tqdm.auto import tqdm
+
+from .models.cyclegan import CycleGAN, ImagePool, cycle_loss, identity_loss, lsgan_d_loss, lsgan_g_loss
+from .train import TrainingDivergedError
+
+
+@dataclass(frozen=True)
+class CycleGANTrainConfig:
+    """Optimisation of a CycleGAN (the paper: Adam 2e-4, beta1 0.5, constant then linear decay to 0)."""
+
+    steps: int = 4000  # about one pass over the 30,000 images of each domain
+    batch_size: int = 8  # the paper uses 1
+    lr: float = 2e-4
+    betas: tuple[float, float] = (0.5, 0.999)
+    decay_start: float = 0.5  # fraction of the steps after which the learning rate decays linearly to 0
+    log_every: int = 25
+    checkpoint_every: int = 500
+
+
+def generator_step(model: CycleGAN, a: Tensor, b: Tensor, opt_g: torch.optim.Optimizer) -> tuple[dict, Tensor, Tensor]:
+    """Update G and F together on the adversarial + cycle + identity losses; return logs and the fakes."""
+    cfg = model.cfg
+    model.D_A.requires_grad_(False)
+    model.D_B.requires_grad_(False)
+    fake_b, fake_a = model.G(a), model.F(b)
+    adversarial = lsgan_g_loss(model.D_B(fake_b)) + lsgan_g_loss(model.D_A(fake_a))
+    cycle = cycle_loss(a, model.F(fake_b), b, model.G(fake_a))
+    identity = identity_loss(a, model.F(a), b, model.G(b))
+    loss = adversarial + cfg.lambda_cycle * cycle + cfg.lambda_cycle * cfg.lambda_identity * identity
+    opt_g.zero_grad(set_to_none=True)
+    loss.backward()
+    opt_g.step()
+    model.D_A.requires_grad_(True)
+    model.D_B.requires_grad_(True)
+    logs = {"loss_g": loss.detach(), "adversarial": adversarial.detach(), "cycle": cycle.detach(),
+            "identity": identity.detach()}
+    return logs, fake_a.detach(), fake_b.detach()
+
+
+def discriminator_step(model: CycleGAN, a: Tensor, b: Tensor, fake_a: Tensor, fake_b: Tensor,
+                       pools: tuple[ImagePool, ImagePool], opt_d: torch.optim.Optimizer) -> dict:
+    """Update D_A and D_B on real images and on fakes drawn through the history buffers."""
+    loss_a = lsgan_d_loss(model.D_A(a), model.D_A(pools[0].query(fake_a)))
+    loss_b = lsgan_d_loss(model.D_B(b), model.D_B(pools[1].query(fake_b)))
+    opt_d.zero_grad(set_to_none=True)
+    (loss_a + loss_b).backward()
+    opt_d.step()
+    return {"loss_d_a": loss_a.detach(), "loss_d_b": loss_b.detach()}
+
+
+def train_cyclegan(model: CycleGAN, sample_a: Callable[[int], Tensor], sample_b: Callable[[int], Tensor],
+                   cfg: CycleGANTrainConfig, device: torch.device | str,
+                   hooks: Sequence[Callable[[int, CycleGAN, dict], None]] = (), progress: bool = True) -> dict:
+    """Train `model` in place; `hooks(step, model, history)` run after every step. Returns the history."""
+    device = torch.device(device)
+    model.to(device).train()
+    fused = device.type == "cuda"
+    opt_g = torch.optim.Adam([*model.G.parameters(), *model.F.parameters()], cfg.lr, betas=cfg.betas, fused=fused)
+    opt_d = torch.optim.Adam([*model.D_A.parameters(), *model.D_B.parameters()], cfg.lr, betas=cfg.betas, fused=fused)
+    pools = (ImagePool(model.cfg.pool_size, seed=0), ImagePool(model.cfg.pool_size, seed=1))
+    history: dict[str, list[float]] = defaultdict(list)
+    pending: list[dict[str, Tensor]] = []
+    last_good = (0, copy.deepcopy(model.state_dict()))
+
+    def flush() -> None:
+        nonlocal pending
+        if not pending:
+            return
+        keys = list(pending[0])
+        rows = torch.stack([torch.stack([log[key] for key in keys]) for log in pending]).cpu().tolist()
+        first = len(history["step"]) + 1
+        pending = []
+        for step, row in enumerate(rows, start=first):
+            if not all(math.isfinite(value) for value in row):
+                model.load_state_dict(last_good[1])
+                for values in history.values():
+                    del values[last_good[0]:]
+                raise TrainingDivergedError(f"a CycleGAN loss became {row} at step {step}; the networks were restored "
+                                            f"to step {last_good[0]}. Try a smaller learning rate (now {cfg.lr}).")
+            history["step"].append(step)
+            for key, value in zip(keys, row):
+                history[key].append(value)
+
+    bar = tqdm(range(1, cfg.steps + 1), desc="training CycleGAN", disable=not progress, mininterval=0.5)
+    step = 0
+    try:
+        for step in bar:
+            progress_fraction = (step - 1) / cfg.steps
+            factor = 1.0 if progress_fraction < cfg.decay_start else \
+                1.0 - (progress_fraction - cfg.decay_start) / (1.0 - cfg.decay_start)
+            for optimizer in (opt_g, opt_d):
+                for group in optimizer.param_groups:
+                    group["lr"] = cfg.lr * factor
+            a, b = sample_a(cfg.batch_size).to(device), sample_b(cfg.batch_size).to(device)
+            logs, fake_a, fake_b = generator_step(model, a, b, opt_g)
+            logs.update(discriminator_step(model, a, b, fake_a, fake_b, pools, opt_d))
+            pending.append(logs)
+            if step % cfg.log_every == 0 or step % cfg.checkpoint_every == 0:
+                flush()
+                bar.set_postfix(cycle=f"{history['cycle'][-1]:.3f}", loss_g=f"{history['loss_g'][-1]:.2f}",
+                                refresh=False)
+            if step % cfg.checkpoint_every == 0:
+                last_good = (step, copy.deepcopy(model.state_dict()))
+            for hook in hooks:
+                hook(step, model, history)
+    except KeyboardInterrupt:
+        print(f"Interrupted at step {step}: the model and the history so far are kept; train again to go on.")
+    finally:
+        bar.close()
+    flush()
+    model.eval()
+    return dict(history)

@@ -1,0 +1,122 @@
+"""Conditional GAN and CycleGAN: losses against their formulas, the history buffer, MNIST-M, conditioning."""
+
+import pytest
+import torch
+
+from course_utils import data, seed_everything
+from course_utils.models import cgan
+from course_utils.models.cyclegan import (CycleGAN, CycleGANConfig, ImagePool, cycle_loss, identity_loss,
+                                          lsgan_d_loss, lsgan_g_loss)
+from course_utils.train import GANTrainer
+from course_utils.train_cyclegan import CycleGANTrainConfig, train_cyclegan
+
+
+def test_cycle_and_identity_losses_are_mean_absolute_errors():
+    g = torch.Generator().manual_seed(0)
+    a, a2, b, b2 = (torch.randn(4, 3, 5, 5, generator=g) for _ in range(4))
+    expected = (a2 - a).abs().sum() / a.numel() + (b2 - b).abs().sum() / b.numel()
+    assert cycle_loss(a, a2, b, b2).item() == pytest.approx(expected.item())
+    assert identity_loss(a, a2, b, b2).item() == pytest.approx(expected.item())
+    assert cycle_loss(a, a, b, b).item() == 0
+
+
+def test_least_squares_losses():
+    real, fake = torch.full((2, 1, 5, 5), 0.75), torch.full((2, 1, 5, 5), 0.25)
+    assert lsgan_d_loss(real, fake).item() == pytest.approx(0.5 * (0.25**2 + 0.25**2))
+    assert lsgan_g_loss(fake).item() == pytest.approx(0.75**2)
+    assert lsgan_d_loss(torch.ones(3), torch.zeros(3)).item() == 0
+
+
+def test_history_buffer_fills_then_swaps_half_the_time():
+    pool = ImagePool(size=4, seed=0)
+    first = torch.arange(4.0).reshape(4, 1)
+    assert torch.equal(pool.query(first), first)  # filling: every image is returned as is
+    returned = torch.cat([pool.query(torch.full((1, 1), 100.0 + i)) for i in range(400)])
+    asked = 100.0 + torch.arange(400.0)
+    earlier = (returned.flatten() != asked).sum().item()  # answered with a stored, earlier image
+    assert 150 < earlier < 250  # about half of the time
+    assert len(pool.images) == 4
+    assert torch.equal(ImagePool(size=0).query(first), first)  # size 0: no buffer
+
+
+def test_history_buffer_returns_only_images_it_was_given():
+    pool = ImagePool(size=3, seed=1)
+    seen = set()
+    for step in range(20):
+        batch = torch.full((2, 1), float(step)) + torch.tensor([[0.0], [0.5]])
+        seen |= set(batch.flatten().tolist())
+        out = pool.query(batch)
+        assert out.shape == batch.shape and set(out.flatten().tolist()) <= seen
+
+
+def test_mnist_m_blend_shows_the_digit_mask():
+    digits = torch.zeros(2, 1, 28, 28, dtype=torch.uint8)
+    digits[:, :, 8:20, 12:16] = 255  # a white bar
+    photos = torch.randint(0, 256, (3, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    out = data.blend_mnist_m(digits, photos, torch.Generator().manual_seed(1))
+    assert out.shape == (2, 3, 28, 28) and out.dtype == torch.uint8
+    background = out[:, :, :8]  # where the digit is black: the photo patch, unchanged
+    bar = out[:, :, 8:20, 12:16]  # where it is white: the photo inverted, 255 - patch
+    # the patch is a crop of one photo: find it, and check both regions against it
+    for image in out:
+        matches = [(p, top, left) for p in range(3) for top in range(5) for left in range(5)
+                   if torch.equal(photos[p, :, top:top + 8, left:left + 28], image[:, :8])]
+        assert matches, "the background is not a crop of a photo"
+        p, top, left = matches[0]
+        crop = photos[p, :, top:top + 28, left:left + 28]
+        assert torch.equal(image[:, 8:20, 12:16], 255 - crop[:, 8:20, 12:16])
+    assert background.float().std() > 20 and bar.shape == (2, 3, 12, 4)
+
+
+def test_mnist_m_from_the_mirrors(shared_cache, mnist_mirror, cifar10_mirror):
+    images, labels = data.mnist_m(train=False)
+    assert images.shape == (10_000, 3, 28, 28) and images.dtype == torch.uint8 and labels.shape == (10_000,)
+    digits = data.mnist_tensors(train=False)[0].float()
+    # the digit stays visible: pixels differ from their 8 neighbours' photo background where the digit is
+    assert images.float().std() > 40 and (images.float().mean(1, keepdim=True) - digits).abs().mean() > 30
+    domains = data.unpaired_mnist_domains(train=False)
+    assert domains["A"].shape == (5000, 3, 28, 28) and domains["B"].shape == (5000, 3, 28, 28)
+    assert torch.equal(domains["A"][:, 0], domains["A"][:, 1])  # MNIST as grey RGB
+    assert torch.equal(domains["labels_A"], labels[0::2]) and torch.equal(domains["labels_B"], labels[1::2])
+
+
+def test_conditional_gan_steps_with_the_unchanged_trainer():
+    seed_everything(0)
+    images = torch.rand(64, 1, 28, 28) * 2 - 1
+    labels = torch.arange(64) % 10
+    G, D = cgan.Generator(), cgan.Discriminator()
+    trainer = GANTrainer(G, D, cgan.labelled_sampler(images, labels), cgan.TRAIN_RECIPE, "cpu")
+    logs = trainer.train_step()
+    assert all(torch.isfinite(v) for v in logs.values())
+    x, y = G(G.sample_z(5))
+    assert x.shape == (5, 1, 28, 28) and y.shape == (5,) and D((x, y)).shape == (5, 1)
+
+
+def test_conditioning_changes_the_output_class():
+    """The pretrained conditional G with the same noise and ten different labels: ten digits."""
+    from course_utils.checkpoints import load_pretrained
+    from course_utils.sample_quality import classifier_outputs, load_classifier
+
+    G = cgan.Generator()
+    load_pretrained("mnist_cgan", {"G": G})
+    labels = torch.arange(10).repeat(20)
+    images = G.generate(labels, seed=0)  # the same seed: noise drawn the same way for every label row
+    predicted = classifier_outputs(load_classifier(), images)[1].argmax(1)
+    assert (predicted == labels).float().mean() > 0.9
+    z, _ = G.sample_z(1, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        same_noise = G.eval()((z.expand(10, -1), torch.arange(10)))[0]
+    assert classifier_outputs(load_classifier(), same_noise)[1].argmax(1).unique().numel() >= 8
+
+
+def test_cyclegan_shapes_and_a_short_training_run():
+    seed_everything(0)
+    model = CycleGAN(CycleGANConfig(width=4, d_width=4, res_blocks=1))
+    x = torch.rand(2, 3, 28, 28) * 2 - 1
+    assert model.G(x).shape == x.shape and model.F(x).shape == x.shape
+    assert model.D_A(x).shape == (2, 1, 5, 5)
+    a = torch.randint(0, 256, (32, 3, 28, 28), dtype=torch.uint8)
+    history = train_cyclegan(model, data.image_sampler(a, "cpu"), data.image_sampler(255 - a, "cpu"),
+                             CycleGANTrainConfig(steps=6, batch_size=4, log_every=3), "cpu", progress=False)
+    assert history["step"] == list(range(1, 7))
+    assert set(history) >= {"loss_g", "adversarial", "cycle", "identity", "loss_d_a", "loss_d_b"}
