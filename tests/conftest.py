@@ -16,28 +16,27 @@ def data_cache(tmp_path, monkeypatch):
     return cache
 
 
-@pytest.fixture
-def mnist_mirror(monkeypatch):
-    """The real MNIST mirror: $COURSE_DATA_MIRROR, else ../shared/datasets; skip when absent."""
+def _mirror_with(folder: str, monkeypatch) -> Path:
+    """$COURSE_DATA_MIRROR, else ../shared/datasets, if it holds `folder`; skip the test otherwise."""
     import os
 
     mirror = Path(os.environ.get("COURSE_DATA_MIRROR") or SHARED_MIRROR)
-    if not (mirror / "MNIST" / "raw").is_dir():
-        pytest.skip(f"no MNIST mirror at {mirror}")
+    if not (mirror / folder).is_dir():
+        pytest.skip(f"no {folder} in a dataset mirror at {mirror}")
     monkeypatch.setenv("COURSE_DATA_MIRROR", str(mirror))
     return mirror
+
+
+@pytest.fixture
+def mnist_mirror(monkeypatch):
+    """The real MNIST mirror (the original archives)."""
+    return _mirror_with("MNIST/raw", monkeypatch)
 
 
 @pytest.fixture
 def cifar10_mirror(monkeypatch):
-    """The real CIFAR-10 PNG mirror: $COURSE_DATA_MIRROR, else ../shared/datasets; skip when absent."""
-    import os
-
-    mirror = Path(os.environ.get("COURSE_DATA_MIRROR") or SHARED_MIRROR)
-    if not (mirror / "cifar10" / "train").is_dir():
-        pytest.skip(f"no CIFAR-10 mirror at {mirror}")
-    monkeypatch.setenv("COURSE_DATA_MIRROR", str(mirror))
-    return mirror
+    """The real CIFAR-10 mirror (PNG class folders)."""
+    return _mirror_with("cifar10/train", monkeypatch)
 
 
 @pytest.fixture(scope="session")
