@@ -206,7 +206,7 @@ def plot_generator_losses(points: int = 400) -> Figure:
     return fig
 
 
-def _tile(images: Tensor, nrow: int, padding: int = 2) -> np.ndarray:
+def tile_images(images: Tensor, nrow: int, padding: int = 2) -> np.ndarray:
     """Images (n, c, h, w) in [-1, 1] -> one (H, W) or (H, W, 3) array in [0, 1], nrow per row."""
     images = ((images.detach().float().cpu().clamp(-1, 1) + 1) / 2)
     n, c, h, w = images.shape
@@ -220,7 +220,7 @@ def _tile(images: Tensor, nrow: int, padding: int = 2) -> np.ndarray:
 
 def image_grid(images: Tensor, nrow: int = 8, title: str = "", scale: float = 0.45) -> Figure:
     """A grid of images in [-1, 1] (grey or RGB), nrow per row."""
-    tiled = _tile(images, nrow)
+    tiled = tile_images(images, nrow)
     fig = Figure(figsize=(max(scale * tiled.shape[1] / 14, 2), scale * tiled.shape[0] / 14 + (0.4 if title else 0)),
                  layout="constrained")
     ax = fig.subplots()
@@ -237,7 +237,7 @@ def image_rows(rows: Sequence[Tensor], labels: Sequence[str], title: str = "", s
                  layout="constrained")
     axes = np.atleast_1d(fig.subplots(len(rows), 1))
     for ax, row, label in zip(axes, rows, labels):
-        ax.imshow(_tile(row, len(row)), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        ax.imshow(tile_images(row, len(row)), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
         ax.set_xticks([])
         ax.set_yticks([])
         ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)

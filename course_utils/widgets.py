@@ -201,12 +201,12 @@ class Latent2DDemo:
         """The manifold: a grid of decoded codes over [-limit, limit]^2, the chosen z marked in red."""
         axis = torch.linspace(-self.limit, self.limit, points)
         grid = torch.stack(torch.meshgrid(axis, axis.flip(0), indexing="xy"), dim=-1).reshape(-1, 2)
-        from .plots import _tile
+        from .plots import tile_images
 
         fig = Figure(figsize=(6, 6), layout="constrained")
         ax = fig.subplots()
         extent = (-self.limit, self.limit, -self.limit, self.limit)
-        ax.imshow(_tile(self.decode(grid), points, padding=0), cmap="gray", extent=extent)
+        ax.imshow(tile_images(self.decode(grid), points, padding=0), cmap="gray", extent=extent)
         ax.plot(*self.z[0].tolist(), marker="o", color="tab:red", markersize=8)
         ax.set_xlabel("$z_1$")
         ax.set_ylabel("$z_2$")
