@@ -41,7 +41,7 @@ def generator_step(model: CycleGAN, a: Tensor, b: Tensor, opt_g: torch.optim.Opt
     model.D_B.requires_grad_(False)
     fake_b, fake_a = model.G(a), model.F(b)
     adversarial = lsgan_g_loss(model.D_B(fake_b)) + lsgan_g_loss(model.D_A(fake_a))
-    cycle = cycle_loss(a, model.F(fake_b), b, model.G(fake_a))
+    cycle = cycle_loss(a, model.F(fake_b), b, model.G(fake_a), cfg.cycle_b_weight)
     identity = identity_loss(a, model.F(a), b, model.G(b))
     loss = adversarial + cfg.lambda_cycle * cycle + cfg.lambda_cycle * cfg.lambda_identity * identity
     opt_g.zero_grad(set_to_none=True)

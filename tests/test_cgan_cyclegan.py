@@ -18,6 +18,8 @@ def test_cycle_and_identity_losses_are_mean_absolute_errors():
     assert cycle_loss(a, a2, b, b2).item() == pytest.approx(expected.item())
     assert identity_loss(a, a2, b, b2).item() == pytest.approx(expected.item())
     assert cycle_loss(a, a, b, b).item() == 0
+    weighted = (a2 - a).abs().mean() + 0.1 * (b2 - b).abs().mean()
+    assert cycle_loss(a, a2, b, b2, weight_b=0.1).item() == pytest.approx(weighted.item())
 
 
 def test_least_squares_losses():

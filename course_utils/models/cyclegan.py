@@ -32,6 +32,7 @@ class CycleGANConfig:
     res_blocks: int = 2
     d_width: int = 32
     lambda_cycle: float = 10.0
+    cycle_b_weight: float = 1.0  # relative weight of the B -> A -> B cycle (1 in the paper)
     lambda_identity: float = 0.5  # times lambda_cycle, as in the paper
     pool_size: int = 50
 
@@ -127,9 +128,9 @@ def lsgan_g_loss(fake_scores: Tensor) -> Tensor:
     return (fake_scores - 1).square().mean()
 
 
-def cycle_loss(a: Tensor, a_cycled: Tensor, b: Tensor, b_cycled: Tensor) -> Tensor:
-    """||F(G(a)) - a||_1 + ||G(F(b)) - b||_1, each the mean absolute error over pixels."""
-    return F_.l1_loss(a_cycled, a) + F_.l1_loss(b_cycled, b)
+def cycle_loss(a: Tensor, a_cycled: Tensor, b: Tensor, b_cycled: Tensor, weight_b: float = 1.0) -> Tensor:
+    """||F(G(a)) - a||_1 + weight_b ||G(F(b)) - b||_1, each the mean absolute error over pixels."""
+    return F_.l1_loss(a_cycled, a) + weight_b * F_.l1_loss(b_cycled, b)
 
 
 def identity_loss(a: Tensor, f_of_a: Tensor, b: Tensor, g_of_b: Tensor) -> Tensor:
