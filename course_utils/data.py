@@ -447,14 +447,20 @@ def blend_mnist_m(digits: Tensor, photos: Tensor, generator: torch.Generator | N
     return (patches.short() - digits.short()).abs().to(torch.uint8)
 
 
+def _mnist_m_photos(train: bool) -> Tensor:
+    """The CIFAR-10 photos MNIST-M patches come from: training images 0-39,999 for the train split,
+    40,000-49,999 for the test split, so that no photo appears in both."""
+    photos, _ = cifar10_tensors(train=True)
+    return photos[:40_000] if train else photos[40_000:]
+
+
 def mnist_m(train: bool = True, seed: int = 0) -> tuple[Tensor, Tensor]:
     """MNIST-M built from MNIST and CIFAR-10 photos: uint8 (N, 3, 28, 28) and the digits' labels.
 
     Train digits take patches of CIFAR-10 training images 0-39,999, test digits of 40,000-49,999, so
     no photo appears in both splits."""
     digits, labels = mnist_tensors(train=train)
-    photos, _ = cifar10_tensors(train=True)
-    photos = photos[:40_000] if train else photos[40_000:]
+    photos = _mnist_m_photos(train)
     return blend_mnist_m(digits, photos, torch.Generator().manual_seed(seed)), labels
 
 
@@ -465,16 +471,15 @@ def grey_to_rgb(images: Tensor) -> Tensor:
 
 def rgb_to_grey(images: Tensor) -> Tensor:
     """(N, 3, H, W) -> (N, 1, H, W), the channels' mean (what the MNIST classifier reads)."""
-    return images.float().mean(dim=1, keepdim=True) if images.is_floating_point() else \
-        images.float().mean(dim=1, keepdim=True).round().to(images.dtype)
+    grey = images.float().mean(dim=1, keepdim=True)
+    return grey if images.is_floating_point() else grey.round().to(images.dtype)
 
 
 def unpaired_mnist_domains(train: bool = True, seed: int = 0) -> dict[str, Tensor]:
     """CycleGAN's two domains from disjoint MNIST images: A = MNIST (even indices, grey as RGB),
     B = MNIST-M (odd indices). uint8 (N, 3, 28, 28) each, with their labels (for evaluation only)."""
     digits, labels = mnist_tensors(train=train)
-    photos, _ = cifar10_tensors(train=True)
-    photos = photos[:40_000] if train else photos[40_000:]
+    photos = _mnist_m_photos(train)
     b = blend_mnist_m(digits[1::2], photos, torch.Generator().manual_seed(seed))
     return {"A": grey_to_rgb(digits[0::2]), "labels_A": labels[0::2], "B": b, "labels_B": labels[1::2]}
 
