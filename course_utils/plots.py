@@ -261,6 +261,7 @@ def plot_bars(labels: Sequence[str], series: dict[str, Sequence[float]], ylabel:
     ax.set_xticks(np.arange(len(labels)), labels)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
-    ax.legend(frameon=False, ncol=len(series))
+    ax.margins(y=0.2)  # headroom, so that the legend sits above the tallest bars
+    ax.legend(frameon=False, ncol=len(series), loc="upper center")
     ax.spines[["top", "right"]].set_visible(False)
     return fig

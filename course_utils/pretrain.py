@@ -291,12 +291,13 @@ def fit_mnist_cyclegan(seed: int = 0, steps: int | None = None, hooks=()):
 
     from .data import image_sampler, unpaired_mnist_domains
     from .models.cyclegan import CycleGAN
-    from .train_cyclegan import CycleGANTrainConfig, train_cyclegan
+    from .train_cyclegan import CycleGANTrainConfig, bfloat16_is_fast, train_cyclegan
 
     seed_everything(seed)
     domains = unpaired_mnist_domains(train=True)
     model = CycleGAN()
-    cfg = CycleGANTrainConfig() if steps is None else replace(CycleGANTrainConfig(), steps=steps)
+    cfg = replace(CycleGANTrainConfig(), amp=bfloat16_is_fast("cpu"))
+    cfg = cfg if steps is None else replace(cfg, steps=steps)
     generator = torch.Generator().manual_seed(seed)
     start = time.perf_counter()
     history = train_cyclegan(model, image_sampler(domains["A"], "cpu", generator=generator),

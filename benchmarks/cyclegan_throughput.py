@@ -1,0 +1,66 @@
+"""Images per second of notebook 06's CycleGAN training step: the old recipe against the new, same process.
+
+Baseline: float32, batch 8 (the recipe until 2026-11-22). Measured: bfloat16 autocast, batch 32 (the
+recipe now, on hardware where `bfloat16_is_fast` says yes). Both run the same generator and
+discriminator steps of `course_utils.train_cyclegan` on random 28x28 images, with the default
+network sizes; runs alternate, and the median of the repeats is reported.
+
+    python benchmarks/cyclegan_throughput.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+
+from course_utils.budget import get_device, seed_everything
+from course_utils.models.cyclegan import CycleGAN, ImagePool
+from course_utils.train_cyclegan import bfloat16_is_fast, discriminator_step, generator_step
+
+
+def images_per_second(batch: int, amp: bool, steps: int, device: torch.device) -> float:
+    """Images of each domain per second over `steps` training steps, after 3 warm-up steps."""
+    model = CycleGAN().to(device).train()
+    opt_g = torch.optim.Adam([*model.G.parameters(), *model.F.parameters()], 2e-4, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam([*model.D_A.parameters(), *model.D_B.parameters()], 2e-4, betas=(0.5, 0.999))
+    pools = (ImagePool(50, seed=0), ImagePool(50, seed=1))
+    a = torch.rand(batch, 3, 28, 28, device=device) * 2 - 1
+    b = torch.rand(batch, 3, 28, 28, device=device) * 2 - 1
+    for step in range(steps + 3):
+        if step == 3:
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            start = time.perf_counter()
+        _, fake_a, fake_b = generator_step(model, a, b, opt_g, amp)
+        discriminator_step(model, a, b, fake_a, fake_b, pools, opt_d, amp)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return batch * steps / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=40, help="timed steps per run")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    seed_everything(0)
+    device = get_device()
+    fast = bfloat16_is_fast(device)
+    print(f"device {device}, {torch.get_num_threads()} threads, bfloat16 fast here: {fast}")
+    runs = {"baseline (fp32, batch 8)": [], "recipe (bf16, batch 32)": []}
+    for _ in range(args.repeats):
+        runs["baseline (fp32, batch 8)"].append(images_per_second(8, False, args.steps, device))
+        runs["recipe (bf16, batch 32)"].append(images_per_second(32, True, args.steps, device))
+    for name, values in runs.items():
+        print(f"{name:26} {statistics.median(values):8.1f} img/s  (runs: {', '.join(f'{v:.1f}' for v in values)})")
+    base, new = (statistics.median(values) for values in runs.values())
+    print(f"speed-up: {new / base:.2f}x")
+    if not fast:
+        print("note: this hardware has no fast bfloat16; the recipe leaves amp off here")
+
+
+if __name__ == "__main__":
+    main()
