@@ -1,10 +1,10 @@
 """Images per second of notebook 06's CycleGAN training step: the old recipe against the new, same process.
 
 Baseline: float32, batch 8 (the recipe until 2026-11-22). Measured: bfloat16 autocast, batch 32 (the
-recipe now, on hardware where `bfloat16_is_fast` says yes). Both run one generator step and one
-discriminator step of `course_utils.train_cyclegan` per step on random 28x28 images, with the default
-network sizes (the recipe's second discriminator step is left out of both, so the ratio compares
-precision and batch size only); runs alternate, and the median of the repeats is reported.
+recipe now, on hardware where `bfloat16_is_fast` says yes). Both run `train_cyclegan` itself (learning
+rate schedule, history buffers, device-side logs) on fixed random 28x28 batches, with the default
+network sizes and one discriminator step per generator step (the recipe's second is left out of both,
+so the ratio compares precision and batch size only); runs alternate, and the median is reported.
 
     python benchmarks/cyclegan_throughput.py
 """
@@ -14,29 +14,26 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from dataclasses import replace
 
 import torch
 
 from course_utils.budget import get_device, seed_everything
-from course_utils.models.cyclegan import CycleGAN, ImagePool
-from course_utils.train_cyclegan import bfloat16_is_fast, discriminator_step, generator_step
+from course_utils.models.cyclegan import CycleGAN
+from course_utils.train_cyclegan import CycleGANTrainConfig, bfloat16_is_fast, train_cyclegan
 
 
 def images_per_second(batch: int, amp: bool, steps: int, device: torch.device) -> float:
-    """Images of each domain per second over `steps` training steps, after 3 warm-up steps."""
-    model = CycleGAN().to(device).train()
-    opt_g = torch.optim.Adam([*model.G.parameters(), *model.F.parameters()], 2e-4, betas=(0.5, 0.999))
-    opt_d = torch.optim.Adam([*model.D_A.parameters(), *model.D_B.parameters()], 2e-4, betas=(0.5, 0.999))
-    pools = (ImagePool(50, seed=0), ImagePool(50, seed=1))
+    """Images of each domain per second over `steps` training steps, after a 3-step warm-up run."""
+    model = CycleGAN()
     a = torch.rand(batch, 3, 28, 28, device=device) * 2 - 1
     b = torch.rand(batch, 3, 28, 28, device=device) * 2 - 1
-    for step in range(steps + 3):
-        if step == 3:
-            if device.type == "cuda":
-                torch.cuda.synchronize()
-            start = time.perf_counter()
-        _, fake_a, fake_b = generator_step(model, a, b, opt_g, amp)
-        discriminator_step(model, a, b, fake_a, fake_b, pools, opt_d, amp)
+    cfg = CycleGANTrainConfig(steps=steps, batch_size=batch, amp=amp, d_steps=1)
+    train_cyclegan(model, lambda n: a, lambda n: b, replace(cfg, steps=3), device, progress=False)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    train_cyclegan(model, lambda n: a, lambda n: b, cfg, device, progress=False)
     if device.type == "cuda":
         torch.cuda.synchronize()
     return batch * steps / (time.perf_counter() - start)
