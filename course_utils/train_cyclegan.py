@@ -33,6 +33,7 @@ class CycleGANTrainConfig:
     log_every: int = 25
     checkpoint_every: int = 500
     d_steps: int = 2  # discriminator updates per generator update (1 in the paper; 2 here: notebook 06)
+    recolour_b: bool = True  # F(G(a)) ~ a asked of G(a) in random colours (`recolour`; MNIST-M only: see there)
     amp: bool | None = None  # bfloat16 autocast; None: where the hardware runs it fast (see bfloat16_is_fast)
 
 
@@ -51,8 +52,19 @@ def bfloat16_is_fast(device: torch.device | str) -> bool:
     return False
 
 
+def recolour(images: Tensor) -> Tensor:
+    """Each image's colour channels shuffled and each channel negated with probability 1/2 (images in [-1, 1]).
+
+    MNIST-M is closed under both: |p - d| with the photo's channels permuted or inverted (255 - p) is
+    again |p' - d| for another photo p'. 48 colourings of each image, all of them plausible."""
+    n, c = images.shape[:2]
+    order = torch.rand(n, c, device=images.device).argsort(dim=1)
+    signs = torch.randint(0, 2, (n, c, 1, 1), device=images.device, dtype=images.dtype) * 2 - 1
+    return images.gather(1, order[:, :, None, None].expand_as(images)) * signs
+
+
 def generator_step(model: CycleGAN, a: Tensor, b: Tensor, opt_g: torch.optim.Optimizer,
-                   amp: bool = False) -> tuple[dict, Tensor, Tensor]:
+                   amp: bool = False, recolour_b: bool = False) -> tuple[dict, Tensor, Tensor]:
     """Update G and F together on the adversarial + cycle + identity losses; return logs and the fakes.
 
     amp: run the networks in bfloat16 (autocast); the losses, gradients and weights stay float32."""
@@ -62,7 +74,8 @@ def generator_step(model: CycleGAN, a: Tensor, b: Tensor, opt_g: torch.optim.Opt
     with torch.autocast(a.device.type, torch.bfloat16, enabled=amp):
         fake_b, fake_a = model.G(a), model.F(b)
         adversarial = lsgan_g_loss(model.D_B(fake_b).float()) + lsgan_g_loss(model.D_A(fake_a).float())
-        cycle = cycle_loss(a, model.F(fake_b).float(), b, model.G(fake_a).float(), cfg.cycle_b_weight)
+        cycle = cycle_loss(a, model.F(recolour(fake_b) if recolour_b else fake_b).float(), b, model.G(fake_a).float(),
+                           cfg.cycle_b_weight)
         identity = identity_loss(a, model.F(a).float(), b, model.G(b).float(), cfg.cycle_b_weight)
     loss = adversarial + cfg.lambda_cycle * cycle + cfg.lambda_cycle * cfg.lambda_identity * identity
     opt_g.zero_grad(set_to_none=True)
@@ -132,7 +145,7 @@ def train_cyclegan(model: CycleGAN, sample_a: Callable[[int], Tensor], sample_b:
                 for group in optimizer.param_groups:
                     group["lr"] = cfg.lr * factor
             a, b = sample_a(cfg.batch_size).to(device), sample_b(cfg.batch_size).to(device)
-            logs, fake_a, fake_b = generator_step(model, a, b, opt_g, amp)
+            logs, fake_a, fake_b = generator_step(model, a, b, opt_g, amp, cfg.recolour_b)
             for _ in range(cfg.d_steps):  # the fakes go through the history buffers again each time
                 logs.update(discriminator_step(model, a, b, fake_a, fake_b, pools, opt_d, amp))
             pending.append(logs)

@@ -8,7 +8,7 @@ from course_utils.models import cgan
 from course_utils.models.cyclegan import (CycleGAN, CycleGANConfig, ImagePool, cycle_loss, identity_loss,
                                           lsgan_d_loss, lsgan_g_loss)
 from course_utils.train import GANTrainer
-from course_utils.train_cyclegan import CycleGANTrainConfig, train_cyclegan
+from course_utils.train_cyclegan import CycleGANTrainConfig, recolour, train_cyclegan
 
 
 def test_cycle_and_identity_losses_are_mean_absolute_errors():
@@ -69,6 +69,26 @@ def test_mnist_m_blend_shows_the_digit_mask():
         crop = photos[p, :, top:top + 28, left:left + 28]
         assert torch.equal(image[:, 8:20, 12:16], 255 - crop[:, 8:20, 12:16])
     assert background.float().std() > 20 and bar.shape == (2, 3, 12, 4)
+
+
+def test_recolouring_keeps_mnist_m_images_mnist_m():
+    """recolour(|p - d|) = |p' - d| with p' the same photo recoloured the same way: channels shuffled,
+    some inverted (255 - p); and each colouring turns up."""
+    g = torch.Generator().manual_seed(0)
+    digits = (torch.rand(64, 1, 28, 28, generator=g) > 0.7).to(torch.uint8) * 255
+    photos = torch.randint(0, 256, (64, 3, 28, 28), dtype=torch.uint8, generator=g)
+    blended = data.to_signed_unit((photos.short() - digits.short()).abs().to(torch.uint8))
+    torch.manual_seed(5)
+    out = recolour(blended)
+    torch.manual_seed(5)
+    photos_recoloured = ((recolour(data.to_signed_unit(photos)) + 1) * 127.5).round().to(torch.uint8)
+    expected = data.to_signed_unit((photos_recoloured.short() - digits.short()).abs().to(torch.uint8))
+    assert torch.allclose(out, expected, atol=1e-6)
+    assert not torch.allclose(out, blended)
+    torch.manual_seed(0)
+    colourings = {tuple(recolour(torch.tensor([1.0, 2.0, 3.0]).view(1, 3, 1, 1)).flatten().tolist())
+                  for _ in range(2000)}
+    assert len(colourings) == 48  # 6 orders x 8 sign patterns
 
 
 def test_mnist_m_from_the_mirrors(shared_cache, mnist_mirror, cifar10_mirror):
