@@ -307,7 +307,7 @@ def fit_mnist_cyclegan(seed: int = 0, steps: int | None = None, hooks=()):
 
 def pretrain_mnist_cyclegan(seed: int = 0) -> None:
     """Notebook 06's CycleGAN, with cycle errors and content preservation on held-out images."""
-    from .data import unpaired_mnist_domains
+    from .data import MNIST_M_PATCH, unpaired_mnist_domains
     from .sample_quality import load_classifier, translation_report
 
     model, cfg, history, seconds = fit_mnist_cyclegan(seed)
@@ -316,7 +316,8 @@ def pretrain_mnist_cyclegan(seed: int = 0) -> None:
     record = register_pretrained("mnist_cyclegan", {"G": model.G, "F": model.F}, {
         "model": "course_utils.models.cyclegan.CycleGAN (G: A->B, F: B->A)", "config": model.config_dict(),
         "train_config": asdict(cfg),
-        "data": "A: MNIST train images at even indices; B: MNIST-M built from the odd ones (CIFAR-10 patches)",
+        "data": "A: MNIST train images at even indices; B: MNIST-M built from the odd ones (CIFAR-10 patches of "
+                f"{MNIST_M_PATCH}x{MNIST_M_PATCH} scaled to 28x28)",
         "seed": seed, "command": "python -m course_utils.pretrain mnist_cyclegan", "budget": "full",
         "hardware": hardware(), "seconds": round(seconds, 1),
         "evaluation": "MNIST test: 5,000 even-index images as A, MNIST-M of the 5,000 odd ones as B (patches of "

@@ -56,7 +56,7 @@ def test_mnist_m_blend_shows_the_digit_mask():
     digits = torch.zeros(2, 1, 28, 28, dtype=torch.uint8)
     digits[:, :, 8:20, 12:16] = 255  # a white bar
     photos = torch.randint(0, 256, (3, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
-    out = data.blend_mnist_m(digits, photos, torch.Generator().manual_seed(1))
+    out = data.blend_mnist_m(digits, photos, torch.Generator().manual_seed(1), patch_size=28)
     assert out.shape == (2, 3, 28, 28) and out.dtype == torch.uint8
     background = out[:, :, :8]  # where the digit is black: the photo patch, unchanged
     bar = out[:, :, 8:20, 12:16]  # where it is white: the photo inverted, 255 - patch
@@ -69,6 +69,22 @@ def test_mnist_m_blend_shows_the_digit_mask():
         crop = photos[p, :, top:top + 28, left:left + 28]
         assert torch.equal(image[:, 8:20, 12:16], 255 - crop[:, 8:20, 12:16])
     assert background.float().std() > 20 and bar.shape == (2, 3, 12, 4)
+
+
+def test_mnist_m_small_patches_are_scaled_up():
+    digits = torch.zeros(2, 1, 28, 28, dtype=torch.uint8)
+    digits[:, :, 10:18, 10:18] = 255
+    photos = torch.randint(0, 256, (2, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    out = data.blend_mnist_m(digits, photos, torch.Generator().manual_seed(1), patch_size=12)
+    assert out.shape == (2, 3, 28, 28) and out.dtype == torch.uint8
+    for image in out:  # some 12x12 crop of a photo, scaled to 28x28, with the square inverted
+        scaled = [torch.nn.functional.interpolate(photos[p:p + 1, :, t:t + 12, l:l + 12].float(), size=(28, 28),
+                                                  mode="bilinear", align_corners=False).round().to(torch.uint8)[0]
+                  for p in range(2) for t in range(21) for l in range(21)]
+        patch = next(s for s in scaled if torch.equal(s[:, :10], image[:, :10]))
+        assert torch.equal(image[:, 10:18, 10:18], 255 - patch[:, 10:18, 10:18])
+    with pytest.raises(ValueError, match="patch_size"):
+        data.blend_mnist_m(digits, photos, patch_size=40)
 
 
 def test_recolouring_keeps_mnist_m_images_mnist_m():

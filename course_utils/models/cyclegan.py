@@ -13,6 +13,9 @@ Losses, as in the paper (section 3 and 4):
   made F draw photo edges as strokes (notebook 06, section 2, measures both).
 * the discriminators see a history of 50 generated images (Shrivastava et al. 2017), not only the newest.
 
+Two changes in training (course_utils/train_cyclegan.py) are not in the paper either: two discriminator
+steps per generator step, and, for MNIST-M, G(a) recoloured at random before F must undo it (`recolour`).
+
 The networks are the paper's ResNet generator and PatchGAN discriminator, shrunk for 28x28 images
 and two CPU cores: 16 base channels instead of 64, 2 residual blocks instead of 6 or 9.
 """
@@ -34,8 +37,6 @@ class CycleGANConfig:
     channels: int = 3
     width: int = 16  # the paper's k = 64 for 256x256 images
     res_blocks: int = 2
-    downsamplings: int = 2  # stride-2 convolutions before the residual blocks (the paper: 2)
-    noise_channels: int = 0  # channels of random noise G reads besides a (not in the paper: see ResnetGenerator)
     d_width: int = 32
     lambda_cycle: float = 10.0
     # Relative weight of the B -> A -> B cycle and of the identity loss of G (the reference code's
@@ -59,26 +60,22 @@ class ResidualBlock(nn.Module):
 class ResnetGenerator(nn.Module):
     """Image (n, 3, 28, 28) in [-1, 1] -> image of the other domain, same shape."""
 
-    def __init__(self, cfg: CycleGANConfig = CycleGANConfig(), noise_channels: int = 0):
+    def __init__(self, cfg: CycleGANConfig = CycleGANConfig()):
         super().__init__()
-        self.cfg, self.noise_channels = cfg, noise_channels
-        k, c, n = cfg.width, cfg.channels, cfg.downsamplings
-        layers = [nn.ReflectionPad2d(3), nn.Conv2d(c + noise_channels, k, 7), nn.InstanceNorm2d(k), nn.ReLU(True)]
-        for i in range(n):  # d2k, d4k: 28x28 -> 14x14 -> 7x7
-            layers += [nn.Conv2d(k * 2**i, k * 2**(i + 1), 3, stride=2, padding=1), nn.InstanceNorm2d(k * 2**(i + 1)),
-                       nn.ReLU(True)]
-        layers += [ResidualBlock(k * 2**n) for _ in range(cfg.res_blocks)]  # R4k
-        for i in reversed(range(n)):  # u2k, uk
-            layers += [nn.ConvTranspose2d(k * 2**(i + 1), k * 2**i, 3, stride=2, padding=1, output_padding=1),
-                       nn.InstanceNorm2d(k * 2**i), nn.ReLU(True)]
-        layers += [nn.ReflectionPad2d(3), nn.Conv2d(k, c, 7), nn.Tanh()]  # c7s1-3
-        self.net = nn.Sequential(*layers)
+        self.cfg = cfg
+        k, c = cfg.width, cfg.channels
+        self.net = nn.Sequential(
+            nn.ReflectionPad2d(3), nn.Conv2d(c, k, 7), nn.InstanceNorm2d(k), nn.ReLU(True),  # c7s1-k, 28x28
+            nn.Conv2d(k, 2 * k, 3, stride=2, padding=1), nn.InstanceNorm2d(2 * k), nn.ReLU(True),  # d2k, 14x14
+            nn.Conv2d(2 * k, 4 * k, 3, stride=2, padding=1), nn.InstanceNorm2d(4 * k), nn.ReLU(True),  # d4k, 7x7
+            *[ResidualBlock(4 * k) for _ in range(cfg.res_blocks)],  # R4k
+            nn.ConvTranspose2d(4 * k, 2 * k, 3, stride=2, padding=1, output_padding=1),  # u2k, 14x14
+            nn.InstanceNorm2d(2 * k), nn.ReLU(True),
+            nn.ConvTranspose2d(2 * k, k, 3, stride=2, padding=1, output_padding=1),  # uk, 28x28
+            nn.InstanceNorm2d(k), nn.ReLU(True),
+            nn.ReflectionPad2d(3), nn.Conv2d(k, c, 7), nn.Tanh())  # c7s1-3
 
     def forward(self, x: Tensor) -> Tensor:
-        if self.noise_channels:  # smooth random fields: noise drawn at 1/4 of the size, scaled up
-            n, _, h, w = x.shape
-            noise = torch.rand(n, self.noise_channels, h // 4, w // 4, device=x.device, dtype=x.dtype) * 2 - 1
-            x = torch.cat([x, F_.interpolate(noise, size=(h, w), mode="bilinear", align_corners=False)], 1)
         return self.net(x)
 
 
@@ -112,7 +109,7 @@ class CycleGAN(nn.Module):
     def __init__(self, cfg: CycleGANConfig = CycleGANConfig()):
         super().__init__()
         self.cfg = cfg
-        self.G, self.F = ResnetGenerator(cfg, cfg.noise_channels), ResnetGenerator(cfg)  # A -> B, B -> A
+        self.G, self.F = ResnetGenerator(cfg), ResnetGenerator(cfg)  # A -> B, B -> A
         self.D_A, self.D_B = PatchDiscriminator(cfg), PatchDiscriminator(cfg)
         self.apply(init_weights)
 
