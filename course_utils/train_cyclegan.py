@@ -56,7 +56,7 @@ def recolour(images: Tensor) -> Tensor:
     """Each image's colour channels shuffled and each channel negated with probability 1/2 (images in [-1, 1]).
 
     MNIST-M is closed under both: |p - d| with the photo's channels permuted or inverted (255 - p) is
-    again |p' - d| for another photo p'. 48 colourings of each image, all of them plausible. Why it is
+    again |p' - d| for another image p' (a photo in odd colours, at times). 48 colourings of each. Why it is
     needed: G is deterministic and paints nearly one palette (brownish photos, pale strokes) around every
     digit, and F learns to undo G(a); asked to undo G(a) in every colouring, F also reads real MNIST-M
     digits on blue, green or bright photos (notebook 06 measures it). For MNIST-M only: where colour
