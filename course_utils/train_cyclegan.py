@@ -39,7 +39,7 @@ class CycleGANTrainConfig:
 
 def bfloat16_is_fast(device: torch.device | str) -> bool:
     """True on CUDA GPUs with bfloat16 and on CPUs whose oneDNN has bfloat16 kernels (AVX-512 BF16, AMX):
-    there, autocast with batch 32 trains CycleGAN 1.8-1.9x faster than fp32 with batch 8 on the 2-core
+    there, autocast with batch 32 trains CycleGAN 1.7-1.9x faster than fp32 with batch 8 on the 2-core
     course machine (benchmarks/cyclegan_throughput.py)."""
     device = torch.device(device)
     if device.type == "cuda":
