@@ -1,6 +1,6 @@
 """Data: toy distributions with exact densities, and real datasets from cache, mirror or network.
 
-Real datasets are found in this order (DESIGN.md section 4):
+Real datasets are found in this order:
 
 1. the cache folder ``COURSE_DATA`` (default: ``<repo>/data``), where they are kept once found;
 2. a read-only mirror ``COURSE_DATA_MIRROR`` holding the original archives (copied, never written);

@@ -4,7 +4,7 @@ One training step = k discriminator steps (`d_step`) then one generator step (`g
 `GANTrainer` keeps the models, optimisers and history together, so a notebook (or a widget's
 "step D" button) can also call one step at a time, and an interrupted run loses nothing.
 
-The same loop is the fast GPU path (DESIGN.md section 5). The step functions return their losses
+The same loop is the fast GPU path. The step functions return their losses
 as tensors that stay on the device; the trainer reads them to the host every `log_every` steps
 in one transfer, so the GPU never waits for Python between steps. With `amp` the forward passes
 run in bfloat16 on CUDA, `channels_last` stores images and activations as NHWC (what tensor-core
