@@ -40,9 +40,25 @@ def test_training_lowers_the_negative_elbo_and_is_deterministic():
     second = train_vae(VAE(VAEConfig(latent=4, hidden=64)), toy_images(), VAETrainConfig(epochs=3, batch_size=64),
                        "cpu", progress=False)
     assert first == second
-    autoencoder = train_vae(Autoencoder(VAEConfig(latent=2, hidden=64)), toy_images(),
-                            VAETrainConfig(epochs=1, batch_size=64), "cpu", progress=False)
-    assert autoencoder["kl"] == [0.0]
+
+
+def test_an_autoencoder_logs_its_reconstruction_loss_not_an_elbo(capsys):
+    seed_everything(0)
+    history = train_vae(Autoencoder(VAEConfig(latent=2, hidden=64)), toy_images(),
+                        VAETrainConfig(epochs=1, batch_size=64), "cpu", progress=True)
+    assert "kl" not in history and history["loss"] == history["reconstruction"]
+    line = [text for text in capsys.readouterr().out.splitlines() if text.startswith("epoch 1:")]
+    assert line == [f"epoch 1: reconstruction loss {history['reconstruction'][0]:.2f} nats per image (binary cross-entropy)"]
+    assert "ELBO" not in line[0] and "KL" not in line[0]
+
+
+def test_a_vae_logs_the_negative_elbo_and_its_two_terms(capsys):
+    seed_everything(0)
+    history = train_vae(VAE(VAEConfig(latent=2, hidden=64)), toy_images(), VAETrainConfig(epochs=1, batch_size=64),
+                        "cpu", progress=True)
+    assert history["loss"][0] == pytest.approx(history["reconstruction"][0] + history["kl"][0], rel=1e-5)
+    assert history["kl"][0] > 0
+    assert "epoch 1: -ELBO " in capsys.readouterr().out
 
 
 def test_a_diverging_vae_is_stopped_and_restored():
