@@ -24,7 +24,8 @@ DATA_STYLE = dict(color="black", linestyle=":", linewidth=2.2, label=r"$p_{data}
 GENERATOR_STYLE = dict(color="tab:green", linestyle="-", linewidth=2.2, label=r"$p_g$")
 DISCRIMINATOR_STYLE = dict(color="tab:blue", linestyle="--", linewidth=2.2, label=r"$D(x)$")
 OPTIMAL_STYLE = dict(color="tab:red", linestyle="-.", linewidth=1.5, label=r"$D^*(x)$")
-X_LINE, Z_LINE = -0.12, -0.5  # heights of the x and z lines under the plot
+Z_RANGE = 3.0  # the z line shows z from -3 to 3 (99.7% of N(0, 1)) across the panel's width
+PEAK_LIMIT = 3.0  # a p_g taller than this is clipped, and its peak height written beside it
 
 
 @dataclass
@@ -36,7 +37,7 @@ class Snapshot:
     p_data: Tensor  # exact density on the grid
     p_g: Tensor  # KDE of G's samples on the grid
     d: Tensor  # D(x) on the grid
-    z: Tensor  # evenly spaced z values (uniform noise: evenly spaced in probability too)
+    z: Tensor  # quantiles of N(0, 1), evenly spaced in probability: equal mass between arrows
     x_of_z: Tensor  # G(z) for those z
     label: str = ""
 
@@ -52,49 +53,91 @@ def take_snapshot(G: nn.Module, D: nn.Module, p_data: GaussianMixture, step: int
     """Evaluate p_data, p_g (by KDE of n_samples draws of G), D and the z -> x map."""
     grid = p_data.plot_range(width=4.0, points=400) if grid is None else grid
     device = next(G.parameters()).device
-    z = torch.linspace(-1, 1, n_arrows)[:, None]
+    # The i-th arrow starts at the (i + 1/2)/n quantile of N(0, 1): as many samples of z fall
+    # between two neighbouring arrows as between any other two, so arrows crowd where p_g is high.
+    z = torch.special.ndtri((torch.arange(n_arrows, dtype=torch.float64) + 0.5) / n_arrows).float()[:, None]
     z = torch.cat([z, torch.zeros(n_arrows, G.cfg.z_dim - 1)], dim=1) if G.cfg.z_dim > 1 else z
     x_of_z = G(z.to(device)).reshape(-1).cpu()
     return Snapshot(step, grid, p_data.pdf(grid), kde_pdf(generator_samples(G, n_samples), grid),
                     discriminator_probability(D, grid), z[:, 0], x_of_z, label)
 
 
-def draw_snapshot(ax: Axes, snap: Snapshot, show_d_star: bool = False, legend: bool = True) -> None:
-    """Draw one lecture panel: p_data, p_g, D(x), then the z line with arrows to x = G(z)."""
+def density_top(snapshots: Sequence[Snapshot]) -> float:
+    """The top of the y axis that shows every curve of the snapshots whole (up to PEAK_LIMIT)."""
+    peak = max(max(snap.p_g.max().item(), snap.p_data.max().item()) for snap in snapshots)
+    return min(max(1.1, 1.05 * peak), PEAK_LIMIT)
+
+
+def draw_snapshot(ax: Axes, snap: Snapshot, show_d_star: bool = False, legend: bool = True,
+                  top: float | None = None) -> None:
+    """Draw one lecture panel: p_data, p_g, D(x); under it the z line, with arrows to x = G(z).
+
+    The arrows live in a strip below `ax` with the same x axis; the z line has its own scale.
+    The legend goes above the figure, away from the curves.
+    """
     grid = snap.grid.numpy()
     ax.plot(grid, snap.p_data.numpy(), **DATA_STYLE)
     ax.plot(grid, snap.p_g.numpy(), **GENERATOR_STYLE)
     ax.plot(grid, snap.d.numpy(), **DISCRIMINATOR_STYLE)
     if show_d_star:
         ax.plot(grid, snap.d_star.numpy(), **OPTIMAL_STYLE)
-    lo, hi = grid[0], grid[-1]
-    ax.hlines([X_LINE, Z_LINE], lo, hi, color="0.3", linewidth=1)
-    ax.text(lo, X_LINE + 0.03, "x", fontsize=11, style="italic")
-    ax.text(lo, Z_LINE + 0.03, "z", fontsize=11, style="italic")
-    # z in [-1, 1] is drawn on the central half of the x range, as in the paper's figure.
-    centre, half = (lo + hi) / 2, (hi - lo) / 4
-    for z, x in zip(snap.z.tolist(), snap.x_of_z.tolist()):
-        x = min(max(x, lo), hi)  # an x that left the plot still gets an arrow to the edge
-        ax.annotate("", xy=(x, X_LINE), xytext=(centre + half * z, Z_LINE),
-                    arrowprops=dict(arrowstyle="->", color="0.35", linewidth=0.9, shrinkA=0, shrinkB=1))
+    lo, hi = float(grid[0]), float(grid[-1])
+    top = density_top([snap]) if top is None else top
     ax.set_xlim(lo, hi)
-    ax.set_ylim(Z_LINE - 0.08, 1.3)  # the band above 1 holds the legend
-    ax.set_yticks([0, 0.5, 1.0])
+    ax.set_ylim(-0.03, top)
+    ax.set_yticks([0, 0.5, 1.0] + ([2.0] if top > 2.1 else []))
     ax.axhline(0.5, color="0.85", linewidth=0.8, zorder=0)
     ax.spines[["top", "right"]].set_visible(False)
     ax.set_title(snap.label or f"step {snap.step}", fontsize=11)
+    peak = snap.p_g.max().item()
+    if peak > top:  # too tall to show without flattening every other curve: say how tall
+        where = grid[int(snap.p_g.argmax())]
+        ax.annotate(f"$p_g$ peaks at {peak:.1f}", xy=(where, top), xytext=(6, -4), textcoords="offset points",
+                    ha="left", va="top", fontsize=9, color=GENERATOR_STYLE["color"])
+
+    strip = ax.inset_axes([0.0, -0.52, 1.0, 0.36])  # below the x tick labels
+    strip.set_xlim(lo, hi)
+    strip.set_ylim(0, 1)
+    strip.set_axis_off()
+    x_line, z_line = 0.95, 0.3
+    strip.hlines([x_line, z_line], lo, hi, color="0.3", linewidth=1)
+    strip.text(lo, x_line - 0.04, " x", fontsize=11, style="italic", va="top")
+    strip.text(lo, z_line + 0.04, " z", fontsize=11, style="italic", va="bottom")
+
+    def z_position(z: float) -> float:  # z in [-Z_RANGE, Z_RANGE] -> across the panel
+        return lo + (z + Z_RANGE) / (2 * Z_RANGE) * (hi - lo)
+
+    for tick in range(-int(Z_RANGE), int(Z_RANGE) + 1):
+        strip.vlines(z_position(tick), z_line - 0.05, z_line, color="0.3", linewidth=1)
+        strip.text(z_position(tick), z_line - 0.08, f"{tick:g}", ha="center", va="top", fontsize=8, color="0.3")
+    off_plot = 0
+    for z, x in zip(snap.z.tolist(), snap.x_of_z.tolist()):
+        outside = not lo <= x <= hi
+        off_plot += outside
+        strip.annotate("", xy=(min(max(x, lo), hi), x_line), xytext=(z_position(z), z_line),
+                       arrowprops=dict(arrowstyle="->", color="tab:red" if outside else "0.35", linewidth=0.9,
+                                       shrinkA=0, shrinkB=1))
+    if off_plot:  # their arrows stop at the edge, in red
+        strip.text(hi, z_line + 0.08, f"{off_plot} of {len(snap.z)} arrows: G(z) off the plot (red) ",
+                   ha="right", va="bottom", fontsize=8, color="tab:red")
     if legend:
-        ax.legend(loc="upper center", ncol=4, fontsize=9, frameon=False, handlelength=1.6, columnspacing=1.0)
+        handles, labels = ax.get_legend_handles_labels()
+        ax.figure.legend(handles, labels, loc="outside upper center", ncol=len(handles), fontsize=9,
+                         frameon=False, handlelength=2.2, columnspacing=1.2)
 
 
 def plot_lecture_figure(snapshots: Sequence[Snapshot], captions: Sequence[str] | None = None) -> Figure:
-    """Panels (a), (b), (c), ... side by side, each drawn from a real training snapshot."""
-    fig = Figure(figsize=(4.2 * len(snapshots), 4.0), layout="constrained")
+    """Panels (a), (b), (c), ... side by side, each drawn from a real training snapshot.
+
+    A single snapshot is drawn without a letter."""
+    fig = Figure(figsize=(4.2 * len(snapshots), 4.6), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(snapshots), sharey=True))
+    top = density_top(snapshots)
     for i, (ax, snap) in enumerate(zip(axes, snapshots)):
-        draw_snapshot(ax, snap, legend=i == 0)
-        letter = f"({chr(ord('a') + i)})"
-        ax.set_title(f"{letter} {snap.label or f'step {snap.step}'}", fontsize=11)
+        draw_snapshot(ax, snap, legend=i == 0, top=top)
+        if len(snapshots) > 1:
+            letter = f"({chr(ord('a') + i)})"
+            ax.set_title(f"{letter} {snap.label or f'step {snap.step}'}", fontsize=11)
         if captions:
             ax.set_xlabel(captions[i], fontsize=9)
     return fig
@@ -135,18 +178,18 @@ def plot_losses(history: dict[str, list[float]], window: int = 50, title: str = 
 
 def plot_optimal_discriminator(snap: Snapshot, support: tuple[float, float] | None = None) -> Figure:
     """The trained D next to D* = p_data / (p_data + p_g); the data's support shaded."""
-    fig = Figure(figsize=(7, 4), layout="constrained")
+    fig = Figure(figsize=(7, 4.6), layout="constrained")
     ax = fig.subplots()
+    if support is not None:  # drawn first, so that draw_snapshot's legend lists it
+        ax.axvspan(*support, facecolor="0.92", edgecolor="0.6", linewidth=0.8, zorder=-1,
+                   label="central 95% of $p_{data}$")
     draw_snapshot(ax, snap, show_d_star=True)
-    if support is not None:
-        ax.axvspan(*support, color="0.93", zorder=-1, label="central 95% of $p_{data}$")
-        ax.legend(loc="upper center", ncol=3, fontsize=9, frameon=False)
     return fig
 
 
 def plot_curves(x: Sequence[float], curves: dict[str, Sequence[float]], xlabel: str, ylabel: str,
                 title: str = "", hlines: dict[str, float] | None = None, logy: bool = False,
-                marker: str = "o") -> Figure:
+                marker: str = "o", logx: bool = False) -> Figure:
     """Several named curves over the same x (e.g. diagnostics against training steps)."""
     fig = Figure(figsize=(7, 3.6), layout="constrained")
     ax = fig.subplots()
@@ -156,6 +199,8 @@ def plot_curves(x: Sequence[float], curves: dict[str, Sequence[float]], xlabel: 
         ax.axhline(value, color=f"C{i}", linestyle=":", label=name)
     if logy:
         ax.set_yscale("log")
+    if logx:
+        ax.set_xscale("log")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
@@ -261,7 +306,7 @@ def plot_bars(labels: Sequence[str], series: dict[str, Sequence[float]], ylabel:
     ax.set_xticks(np.arange(len(labels)), labels)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
-    ax.margins(y=0.2)  # headroom, so that the legend sits above the tallest bars
-    ax.legend(frameon=False, ncol=len(series), loc="upper center")
+    # The legend goes below the plot, outside the axes, so that no bar can run under it.
+    fig.legend(frameon=False, ncol=len(series), loc="outside lower center")
     ax.spines[["top", "right"]].set_visible(False)
     return fig
