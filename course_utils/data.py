@@ -471,6 +471,14 @@ def _mnist_m_photos(train: bool) -> Tensor:
     return photos[:40_000] if train else photos[40_000:]
 
 
+# The CycleGAN's three splits: which MNIST digits and which CIFAR-10 training photos each uses. The
+# validation split (for choosing the recipe) is carved from MNIST train: its last 5,000 images, with
+# photos that neither training nor test uses. The test split only reports.
+UNPAIRED_SPLITS = {"train": (True, slice(0, 55_000), slice(0, 35_000)),
+                   "validation": (True, slice(55_000, 60_000), slice(35_000, 40_000)),
+                   "test": (False, slice(0, 10_000), slice(40_000, 50_000))}
+
+
 def mnist_m(train: bool = True, seed: int = 0, patch_size: int = MNIST_M_PATCH) -> tuple[Tensor, Tensor]:
     """MNIST-M built from MNIST and CIFAR-10 photos: uint8 (N, 3, 28, 28) and the digits' labels.
 
@@ -492,11 +500,21 @@ def rgb_to_grey(images: Tensor) -> Tensor:
     return grey if images.is_floating_point() else grey.round().to(images.dtype)
 
 
-def unpaired_mnist_domains(train: bool = True, seed: int = 0, patch_size: int = MNIST_M_PATCH) -> dict[str, Tensor]:
+def unpaired_mnist_domains(train: bool = True, seed: int = 0, patch_size: int = MNIST_M_PATCH,
+                           split: str | None = None) -> dict[str, Tensor]:
     """CycleGAN's two domains from disjoint MNIST images: A = MNIST (even indices, grey as RGB),
-    B = MNIST-M (odd indices). uint8 (N, 3, 28, 28) each, with their labels (for evaluation only)."""
-    digits, labels = mnist_tensors(train=train)
-    photos = _mnist_m_photos(train)
+    B = MNIST-M (odd indices). uint8 (N, 3, 28, 28) each, with their labels (for evaluation only).
+
+    split: "train" (MNIST train images 0-54,999, photos 0-34,999), "validation" (MNIST train images
+    55,000-59,999, photos 35,000-39,999) or "test" (MNIST test, photos 40,000-49,999); when None,
+    `train` picks "train" or "test"."""
+    split = split or ("train" if train else "test")
+    if split not in UNPAIRED_SPLITS:
+        raise ValueError(f"split must be one of {sorted(UNPAIRED_SPLITS)}, got {split!r}")
+    mnist_train, digit_range, photo_range = UNPAIRED_SPLITS[split]
+    digits, labels = mnist_tensors(train=mnist_train)
+    digits, labels = digits[digit_range], labels[digit_range]
+    photos = cifar10_tensors(train=True)[0][photo_range]
     b = blend_mnist_m(digits[1::2], photos, torch.Generator().manual_seed(seed), patch_size)
     return {"A": grey_to_rgb(digits[0::2]), "labels_A": labels[0::2], "B": b, "labels_B": labels[1::2]}
 

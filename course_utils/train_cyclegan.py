@@ -1,8 +1,9 @@
-"""Training a CycleGAN: one generator step (both directions), then one discriminator step.
+"""Training a CycleGAN: one generator step (both directions), then the discriminator steps.
 
 The same habits as the GAN trainer: small step functions, losses kept on the device and read every
 `log_every` steps, a tqdm bar, hooks, a history dict, a NaN guard that restores the last good state,
-and Ctrl-C keeping what was trained.
+and Ctrl-C keeping what was trained. `MNIST_CYCLEGAN_CONFIG` and `CYCLEGAN_RECIPE` are the pretrained
+model's networks and training (course_utils.pretrain), chosen on a validation split held out from MNIST train.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from .models.cyclegan import CycleGAN, ImagePool, cycle_loss, identity_loss, lsgan_d_loss, lsgan_g_loss
+from .models.cyclegan import CycleGAN, CycleGANConfig, ImagePool, cycle_loss, identity_loss, lsgan_d_loss, lsgan_g_loss
 from .train import TrainingDivergedError
 
 
@@ -25,7 +26,7 @@ from .train import TrainingDivergedError
 class CycleGANTrainConfig:
     """Optimisation of a CycleGAN (the paper: Adam 2e-4, beta1 0.5, constant then linear decay to 0)."""
 
-    steps: int = 2400  # 2.6 passes over the 30,000 images of each domain
+    steps: int = 2400  # 2.8 passes over the 27,500 training images of each domain at batch 32
     batch_size: int = 32  # the paper uses 1; bigger batches keep 2 CPU cores busy
     lr: float = 2e-4
     betas: tuple[float, float] = (0.5, 0.999)
@@ -35,12 +36,19 @@ class CycleGANTrainConfig:
     d_steps: int = 2  # discriminator updates per generator update (1 in the paper; 2 here: notebook 06)
     recolour_b: bool = True  # F(G(a)) ~ a asked of G(a) in random colours (`recolour`; MNIST-M only: see there)
     amp: bool | None = None  # bfloat16 autocast; None: where the hardware runs it fast (see bfloat16_is_fast)
+    # > 0: G and F end as the exponential moving average of their weights over training, with this decay
+    # per step (Yazici et al. 2019, "The unusual effectiveness of averaging in GAN training"); 0: the last weights.
+    ema_decay: float = 0.0
+
+    def __post_init__(self):
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
 
 
 def bfloat16_is_fast(device: torch.device | str) -> bool:
     """True on CUDA GPUs with bfloat16 and on CPUs whose oneDNN has bfloat16 kernels (AVX-512 BF16, AMX):
-    there, autocast with batch 32 trains CycleGAN 1.7-1.9x faster than fp32 with batch 8 on the 2-core
-    course machine (benchmarks/cyclegan_throughput.py)."""
+    there, autocast with batch 32 trains CycleGAN faster than fp32 with batch 8 (benchmarks/cyclegan_throughput.py
+    measures by how much)."""
     device = torch.device(device)
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
@@ -115,6 +123,8 @@ def train_cyclegan(model: CycleGAN, sample_a: Callable[[int], Tensor], sample_b:
     opt_g = torch.optim.Adam([*model.G.parameters(), *model.F.parameters()], cfg.lr, betas=cfg.betas, fused=fused)
     opt_d = torch.optim.Adam([*model.D_A.parameters(), *model.D_B.parameters()], cfg.lr, betas=cfg.betas, fused=fused)
     pools = (ImagePool(model.cfg.pool_size, seed=0), ImagePool(model.cfg.pool_size, seed=1))
+    generator_weights = [*model.G.parameters(), *model.F.parameters()]
+    averaged = [weight.detach().clone() for weight in generator_weights] if cfg.ema_decay > 0 else []
     history: dict[str, list[float]] = defaultdict(list)
     pending: list[dict[str, Tensor]] = []
     last_good = (0, copy.deepcopy(model.state_dict()))
@@ -157,6 +167,10 @@ def train_cyclegan(model: CycleGAN, sample_a: Callable[[int], Tensor], sample_b:
                 flush()
                 bar.set_postfix(cycle=f"{history['cycle'][-1]:.3f}", loss_g=f"{history['loss_g'][-1]:.2f}",
                                 refresh=False)
+            if averaged:
+                with torch.no_grad():
+                    for average, weight in zip(averaged, generator_weights):
+                        average.lerp_(weight, 1.0 - cfg.ema_decay)
             if step % cfg.checkpoint_every == 0:
                 last_good = (step, copy.deepcopy(model.state_dict()))
             for hook in hooks:
@@ -166,5 +180,14 @@ def train_cyclegan(model: CycleGAN, sample_a: Callable[[int], Tensor], sample_b:
     finally:
         bar.close()
     flush()
+    if averaged:
+        with torch.no_grad():
+            for average, weight in zip(averaged, generator_weights):
+                weight.copy_(average)
     model.eval()
     return dict(history)
+
+
+# The pretrained model's recipe (python -m course_utils.pretrain mnist_cyclegan).
+MNIST_CYCLEGAN_CONFIG = CycleGANConfig()
+CYCLEGAN_RECIPE = CycleGANTrainConfig()

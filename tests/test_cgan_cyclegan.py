@@ -117,6 +117,22 @@ def test_mnist_m_from_the_mirrors(shared_cache, mnist_mirror, cifar10_mirror):
     assert domains["A"].shape == (5000, 3, 28, 28) and domains["B"].shape == (5000, 3, 28, 28)
     assert torch.equal(domains["A"][:, 0], domains["A"][:, 1])  # MNIST as grey RGB
     assert torch.equal(domains["labels_A"], labels[0::2]) and torch.equal(domains["labels_B"], labels[1::2])
+    validation = data.unpaired_mnist_domains(split="validation")  # the last 5,000 MNIST training digits
+    train_labels = data.mnist_tensors(train=True)[1]
+    assert validation["B"].shape == (2500, 3, 28, 28)
+    assert torch.equal(validation["labels_A"], train_labels[55_000::2])
+    assert torch.equal(validation["labels_B"], train_labels[55_001::2])
+
+
+def test_unpaired_splits_share_no_digit_and_no_photo():
+    splits = data.UNPAIRED_SPLITS
+    for first, second in [("train", "validation"), ("train", "test"), ("validation", "test")]:
+        (train_1, digits_1, photos_1), (train_2, digits_2, photos_2) = splits[first], splits[second]
+        assert set(range(50_000)[photos_1]).isdisjoint(set(range(50_000)[photos_2])), (first, second)
+        if train_1 == train_2:  # both cut from MNIST train
+            assert set(range(60_000)[digits_1]).isdisjoint(set(range(60_000)[digits_2])), (first, second)
+    with pytest.raises(ValueError, match="split"):
+        data.unpaired_mnist_domains(split="val")
 
 
 def test_conditional_gan_steps_with_the_unchanged_trainer():
@@ -163,3 +179,33 @@ def test_cyclegan_shapes_and_a_short_training_run(amp, d_steps):
     assert set(history) >= {"loss_g", "adversarial", "cycle", "identity", "loss_d_a", "loss_d_b"}
     assert all(torch.isfinite(torch.tensor(values)).all() for values in history.values())
     assert all(p.dtype == torch.float32 for p in model.parameters())  # bfloat16 only inside autocast
+
+
+def test_a_wider_F_keeps_the_shapes():
+    model = CycleGAN(CycleGANConfig(width=4, f_width=8, d_width=4, res_blocks=1))
+    x = torch.rand(2, 3, 28, 28) * 2 - 1
+    assert model.F(x).shape == x.shape and model.G(x).shape == x.shape
+    assert model.F.net[1].out_channels == 8 and model.G.net[1].out_channels == 4
+
+
+def test_weight_averaging_leaves_G_and_F_at_the_moving_average():
+    seed_everything(0)
+    model = CycleGAN(CycleGANConfig(width=4, d_width=4, res_blocks=1))
+    weights = [*model.G.parameters(), *model.F.parameters()]
+    expected = [w.detach().clone() for w in weights]
+    last = []
+
+    def track(step, model, history):  # the average, recomputed by hand from the weights after each step
+        for average, weight in zip(expected, weights):
+            average.mul_(0.8).add_(0.2 * weight.detach())
+        last[:] = [w.detach().clone() for w in weights]
+
+    a = torch.randint(0, 256, (32, 3, 28, 28), dtype=torch.uint8)
+    train_cyclegan(model, data.image_sampler(a, "cpu"), data.image_sampler(255 - a, "cpu"),
+                   CycleGANTrainConfig(steps=5, batch_size=4, log_every=5, ema_decay=0.8), "cpu",
+                   hooks=[track], progress=False)
+    for average, weight, final in zip(expected, weights, last):
+        torch.testing.assert_close(weight, average)
+    assert any((w - f).abs().max() > 1e-4 for w, f in zip(weights, last))  # not the last weights
+    with pytest.raises(ValueError, match="ema_decay"):
+        CycleGANTrainConfig(ema_decay=1.0)

@@ -36,6 +36,7 @@ class CycleGANConfig:
 
     channels: int = 3
     width: int = 16  # the paper's k = 64 for 256x256 images
+    f_width: int | None = None  # F's base channels when F needs more than G (None: the same as G)
     res_blocks: int = 2
     d_width: int = 32
     lambda_cycle: float = 10.0
@@ -60,10 +61,10 @@ class ResidualBlock(nn.Module):
 class ResnetGenerator(nn.Module):
     """Image (n, 3, 28, 28) in [-1, 1] -> image of the other domain, same shape."""
 
-    def __init__(self, cfg: CycleGANConfig = CycleGANConfig()):
+    def __init__(self, cfg: CycleGANConfig = CycleGANConfig(), width: int | None = None):
         super().__init__()
         self.cfg = cfg
-        k, c = cfg.width, cfg.channels
+        k, c = width or cfg.width, cfg.channels
         self.net = nn.Sequential(
             nn.ReflectionPad2d(3), nn.Conv2d(c, k, 7), nn.InstanceNorm2d(k), nn.ReLU(True),  # c7s1-k, 28x28
             nn.Conv2d(k, 2 * k, 3, stride=2, padding=1), nn.InstanceNorm2d(2 * k), nn.ReLU(True),  # d2k, 14x14
@@ -109,7 +110,7 @@ class CycleGAN(nn.Module):
     def __init__(self, cfg: CycleGANConfig = CycleGANConfig()):
         super().__init__()
         self.cfg = cfg
-        self.G, self.F = ResnetGenerator(cfg), ResnetGenerator(cfg)  # A -> B, B -> A
+        self.G, self.F = ResnetGenerator(cfg), ResnetGenerator(cfg, cfg.f_width)  # A -> B, B -> A
         self.D_A, self.D_B = PatchDiscriminator(cfg), PatchDiscriminator(cfg)
         self.apply(init_weights)
 
