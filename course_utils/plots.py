@@ -24,6 +24,7 @@ DATA_STYLE = dict(color="black", linestyle=":", linewidth=2.2, label=r"$p_{data}
 GENERATOR_STYLE = dict(color="tab:green", linestyle="-", linewidth=2.2, label=r"$p_g$")
 DISCRIMINATOR_STYLE = dict(color="tab:blue", linestyle="--", linewidth=2.2, label=r"$D(x)$")
 OPTIMAL_STYLE = dict(color="tab:red", linestyle="-.", linewidth=1.5, label=r"$D^*(x)$")
+GENERATOR_LOSS_COLORS = {"minimax": "tab:purple", "non_saturating": "tab:green"}  # the same in every figure
 Z_RANGE = 3.0  # the z line shows z from -3 to 3 (99.7% of N(0, 1)) across the panel's width
 PEAK_LIMIT = 3.0  # a p_g taller than this is clipped, and its peak height written beside it
 
@@ -72,8 +73,9 @@ def draw_snapshot(ax: Axes, snap: Snapshot, show_d_star: bool = False, legend: b
                   top: float | None = None) -> None:
     """Draw one lecture panel: p_data, p_g, D(x); under it the z line, with arrows to x = G(z).
 
-    The arrows live in a strip below `ax` with the same x axis; the z line has its own scale.
-    The legend goes above the figure, away from the curves.
+    `ax` must come from a grid (fig.subplots): its slot is split between the curves and, below
+    them, a strip with the arrows (same x axis; the z line has its own scale). The legend goes
+    above the figure, away from the curves.
     """
     grid = snap.grid.numpy()
     ax.plot(grid, snap.p_data.numpy(), **DATA_STYLE)
@@ -95,7 +97,10 @@ def draw_snapshot(ax: Axes, snap: Snapshot, show_d_star: bool = False, legend: b
         ax.annotate(f"$p_g$ peaks at {peak:.1f}", xy=(where, top), xytext=(6, -4), textcoords="offset points",
                     ha="left", va="top", fontsize=9, color=GENERATOR_STYLE["color"])
 
-    strip = ax.inset_axes([0.0, -0.52, 1.0, 0.36])  # below the x tick labels
+    # The strip of arrows takes the lower part of ax's slot in the figure's grid.
+    upper, lower = ax.get_subplotspec().subgridspec(2, 1, height_ratios=[3, 1], hspace=0.02)
+    ax.set_subplotspec(upper)
+    strip = ax.get_figure().add_subplot(lower)
     strip.set_xlim(lo, hi)
     strip.set_ylim(0, 1)
     strip.set_axis_off()
@@ -118,8 +123,9 @@ def draw_snapshot(ax: Axes, snap: Snapshot, show_d_star: bool = False, legend: b
                        arrowprops=dict(arrowstyle="->", color="tab:red" if outside else "0.35", linewidth=0.9,
                                        shrinkA=0, shrinkB=1))
     if off_plot:  # their arrows stop at the edge, in red
-        strip.text(hi, z_line + 0.08, f"{off_plot} of {len(snap.z)} arrows: G(z) off the plot (red) ",
-                   ha="right", va="bottom", fontsize=8, color="tab:red")
+        strip.text(hi, x_line - 0.08, f"{off_plot} of {len(snap.z)} arrows: G(z) off the plot (red)",
+                   ha="right", va="top", fontsize=8, color="tab:red",
+                   bbox=dict(facecolor="white", edgecolor="none", alpha=0.85, pad=1))
     if legend:
         handles, labels = ax.get_legend_handles_labels()
         ax.figure.legend(handles, labels, loc="outside upper center", ncol=len(handles), fontsize=9,
@@ -189,12 +195,14 @@ def plot_optimal_discriminator(snap: Snapshot, support: tuple[float, float] | No
 
 def plot_curves(x: Sequence[float], curves: dict[str, Sequence[float]], xlabel: str, ylabel: str,
                 title: str = "", hlines: dict[str, float] | None = None, logy: bool = False,
-                marker: str = "o", logx: bool = False) -> Figure:
-    """Several named curves over the same x (e.g. diagnostics against training steps)."""
+                marker: str = "o", logx: bool = False, colors: dict[str, str] | None = None) -> Figure:
+    """Several named curves over the same x (e.g. diagnostics against training steps).
+
+    `colors` optionally maps a curve's name to its colour (e.g. GENERATOR_LOSS_COLORS)."""
     fig = Figure(figsize=(7, 3.6), layout="constrained")
     ax = fig.subplots()
     for name, values in curves.items():
-        ax.plot(x, values, marker=marker, markersize=3, label=name)
+        ax.plot(x, values, marker=marker, markersize=3, label=name, color=(colors or {}).get(name))
     for i, (name, value) in enumerate((hlines or {}).items()):  # C{i}: the colour of the i-th curve
         ax.axhline(value, color=f"C{i}", linestyle=":", label=name)
     if logy:
@@ -232,8 +240,9 @@ def plot_generator_losses(points: int = 400) -> Figure:
     d_fake = torch.linspace(1e-3, 1 - 1e-3, points, dtype=torch.float64)
     fig = Figure(figsize=(11, 3.6), layout="constrained")
     left, right = fig.subplots(1, 2)
-    styles = {"minimax": dict(color="tab:red", label=r"minimax: $\log(1 - D(G(z)))$"),
-              "non_saturating": dict(color="tab:green", label=r"non-saturating: $-\log D(G(z))$")}
+    styles = {"minimax": dict(color=GENERATOR_LOSS_COLORS["minimax"], label=r"minimax: $\log(1 - D(G(z)))$"),
+              "non_saturating": dict(color=GENERATOR_LOSS_COLORS["non_saturating"],
+                                     label=r"non-saturating: $-\log D(G(z))$")}
     for name, loss_fn in GENERATOR_LOSSES.items():
         logits = torch.logit(d_fake).requires_grad_(True)
         values = torch.stack([loss_fn(logit[None]) for logit in logits])
@@ -242,9 +251,11 @@ def plot_generator_losses(points: int = 400) -> Figure:
         right.plot(d_fake, gradient.abs(), **styles[name])
     left.set_ylabel("generator loss (minimised)")
     right.set_ylabel(r"$|\partial\, \mathrm{loss} / \partial\, \mathrm{logit}|$")
-    for ax, corner in ((left, "lower left"), (right, "upper center")):
+    # Legends and the label of the shaded band where the curves leave room.
+    for ax, corner, label_height in ((left, "upper right", 0.3), (right, "upper center", 0.55)):
         ax.axvspan(0, 0.1, color="0.92", zorder=-1)
-        ax.text(0.012, 0.97, "early training:\nD rejects fakes", transform=ax.transAxes, va="top", fontsize=9)
+        ax.text(0.03, label_height, "early training:\nD rejects fakes", transform=ax.transAxes, va="center",
+                fontsize=9)
         ax.set_xlabel(r"$D(G(z))$")
         ax.legend(frameon=False, loc=corner)
         ax.spines[["top", "right"]].set_visible(False)

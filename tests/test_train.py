@@ -16,8 +16,23 @@ def test_model_shapes():
     cfg = GAN1DConfig(z_dim=3)
     G, D = Generator(cfg), Discriminator(cfg)
     z = G.sample_z(17)
-    assert z.shape == (17, 3) and z.min() >= -1 and z.max() <= 1
+    assert z.shape == (17, 3)
     assert G(z).shape == (17, 1) and D(G(z)).shape == (17, 1)
+
+
+def test_gan1d_noise_is_standard_normal_and_G_unbounded():
+    seed_everything(0)
+    G = Generator()
+    z = G.sample_z(100_000, generator=torch.Generator().manual_seed(0))
+    assert abs(z.mean().item()) < 0.02 and abs(z.std().item() - 1) < 0.02 and z.abs().max() > 3.5
+    # G = linear path + tanh network; the network is bounded by its last layer's weights, so G(z)
+    # follows the straight path far out: p_g is positive on the whole line, as p_data is.
+    last = G.net[-1]
+    bound = (last.weight.abs().sum() + last.bias.abs().sum()).item()
+    far = torch.tensor([[-1e4], [1e4]])
+    with torch.no_grad():
+        assert ((G(far) - G.linear(far)).abs() <= bound + 1e-3).all()
+        assert (G(far)[1] - G(far)[0]).abs().item() > 100
 
 
 def test_one_training_step_updates_both_players():
