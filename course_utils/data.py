@@ -223,7 +223,7 @@ def ensure_archives(spec: ArchiveSpec, fetch: Callable[[Path], None], download: 
                     spec, [name], f"the mirror's copy {source} fails its MD5 check (expected "
                     f"{spec.md5[name]}); the mirror is damaged, replace that file"))
             folder.mkdir(parents=True, exist_ok=True)
-            partial = folder / (name + ".partial")
+            partial = folder / f"{name}.{os.getpid()}.partial"  # one per process: two kernels may copy at once
             shutil.copyfile(source, partial)  # read from the mirror, never write into it
             partial.replace(folder / name)
         missing = _missing(spec, folder)
@@ -390,7 +390,7 @@ def cifar10_tensors(train: bool = True, device: torch.device | str = "cpu",
         images, labels = found
         digest = torch.tensor(list(bytes.fromhex(_pixel_sha256(images))), dtype=torch.uint8)
         cache.parent.mkdir(parents=True, exist_ok=True)
-        partial = cache.with_suffix(".partial")
+        partial = cache.with_suffix(f".{os.getpid()}.partial")  # one per process: two kernels may decode at once
         save_file({"images": images.contiguous(), "labels": labels, "sha256": digest}, str(partial))
         partial.replace(cache)
     return images.permute(0, 3, 1, 2).contiguous().to(device), labels.to(device)
