@@ -1,6 +1,6 @@
 """Benchmark: the 1-D lecture GAN at its full budget (notebook 01, `TRAIN_RECIPE`).
 
-Prints the wall time of the course trainer, its equilibrium metrics against the issue's targets
+Prints the wall time of the course trainer, its equilibrium metrics against notebook 01's targets
 (mean |D - 1/2| <= 0.05 on the central 95% of p_data, JS <= 0.02 nats, in under 3 minutes), and
 the ratio of its time to a bare loop of the same updates run in this process (the cost of the
 trainer's bookkeeping: history, NaN guard, hooks, progress).
