@@ -9,7 +9,8 @@ KERNEL := generative-course
 
 help:
 	@echo "make lab         start JupyterLab on notebooks/ (sets up .venv on first use)"
-	@echo "make test        unit tests + every notebook under nbval, fast budget (COURSE_FAST=1)"
+	@echo "make test        unit tests + every notebook under nbval, fast budget (COURSE_FAST=1), 2 workers"
+	@echo "make setup       create .venv and install requirements.txt and requirements-fid.txt"
 	@echo "make unit        unit tests only"
 	@echo "make notebooks   re-run every notebook at the full budget and save its outputs"
 	@echo "make bench       run the benchmarks in benchmarks/"
@@ -27,9 +28,12 @@ lab: $(STAMP)
 	$(BIN)/python -m ipykernel install --user --name $(KERNEL) --display-name "Python (generative-models course)"
 	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/
 
-# One pytest run, so one summary line: unit tests, then each notebook cell by cell.
+# One pytest run, so one summary line. Two workers of one thread each (pytest-xdist): a notebook's cells
+# stay together in one kernel (--dist loadscope), the notebooks go first because they are the long ones.
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	COURSE_FAST=1 $(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env -p no:cacheprovider
+	COURSE_FAST=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest notebooks tests --nbval-lax --nbval-current-env \
+		-p no:cacheprovider -n $(TEST_WORKERS) --dist loadscope --durations=15
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests -p no:cacheprovider
