@@ -263,6 +263,18 @@ def mnist_tensors(train: bool = True, device: torch.device | str = "cpu") -> tup
     return dataset.data[:, None].to(device), dataset.targets.to(device)
 
 
+MNIST_VALIDATION_SIZE = 5000
+
+
+def mnist_train_validation(validation: int = MNIST_VALIDATION_SIZE) -> dict[str, Tensor]:
+    """MNIST train cut in two: "train_x/train_y" (the first 60,000 - `validation` images) to fit,
+    "val_x/val_y" (the last `validation`) to choose recipes, epochs and thresholds. The MNIST test
+    set is kept for reporting only. The last 5,000 hold every digit, 458 to 563 of each."""
+    images, labels = mnist_tensors(train=True)
+    cut = len(images) - validation
+    return {"train_x": images[:cut], "train_y": labels[:cut], "val_x": images[cut:], "val_y": labels[cut:]}
+
+
 def to_signed_unit(images: Tensor) -> Tensor:
     """uint8 images in [0, 255] -> float32 in [-1, 1] (the range of a Tanh generator)."""
     return images.float() / 127.5 - 1.0

@@ -1,4 +1,4 @@
-"""Sample-quality metrics in the feature space of a classifier we train ourselves (DESIGN.md section 7).
+"""Sample-quality metrics in the feature space of a classifier we train ourselves.
 
 Frechet distance (Heusel et al. 2017), KID (Binkowski et al. 2018, unbiased), improved precision
 and recall (Kynkaanniemi et al. 2019), class coverage, NDB (Richardson & Weiss 2018) and nearest
@@ -148,8 +148,8 @@ class MNISTEvaluator:
     """
 
     def __init__(self, classifier: nn.Module, test_images: Tensor, train_images: Tensor,
-                 ndb_bins: int = 50, seed: int = 0):
-        self.classifier = classifier
+                 ndb_bins: int = 50, seed: int = 0, second_reader: nn.Module | None = None):
+        self.classifier, self.second_reader = classifier, second_reader
         self.real_features = classifier_outputs(classifier, test_images)[0]
         generator = torch.Generator().manual_seed(seed)
         reference = train_images[torch.randperm(len(train_images), generator=generator)[:10_000]].cpu()
@@ -167,28 +167,48 @@ class MNISTEvaluator:
             "coverage_classes": coverage["coverage_classes"], "class_entropy_nats": coverage["entropy_nats"],
             "class_histogram": [round(share, 4) for share in coverage["histogram"]],
             "ndb": self.bins.compare(samples[:5000].cpu())["ndb"], "ndb_bins": self.bins.bins,
+            **(reader2_coverage(self.second_reader, samples) if self.second_reader is not None else {}),
         }
+
+
+def reader2_coverage(second_reader: nn.Module, samples: Tensor) -> dict:
+    """Class coverage of samples as the second reader sees it, under the first reader's keys + "_reader2"."""
+    coverage = class_coverage(classifier_outputs(second_reader, samples)[1])
+    return {"coverage_classes_reader2": coverage["coverage_classes"],
+            "class_entropy_nats_reader2": coverage["entropy_nats"],
+            "class_histogram_reader2": [round(share, 4) for share in coverage["histogram"]]}
 
 
 # ----------------------------------------------------------------------------- the course's protocol
 
 
-def load_classifier(device: torch.device | str = "cpu") -> nn.Module:
-    """The committed MNIST classifier (99.5% test accuracy): the metrics' feature space."""
-    from .checkpoints import load_pretrained
-    from .models.classifiers import MNISTClassifier
+READERS = ("mnist_classifier", "mnist_classifier2")  # the first reader, then the second
 
-    model = MNISTClassifier().to(device)
-    load_pretrained("mnist_classifier", {"classifier": model})
-    return model.eval()
+
+def load_classifier(device: torch.device | str = "cpu", name: str = "mnist_classifier") -> nn.Module:
+    """A committed MNIST reader in eval mode: "mnist_classifier" (the metrics' feature space) or
+    "mnist_classifier2" (the second reader, of another family); test accuracy in the manifest."""
+    from .checkpoints import load_pretrained, read_manifest
+    from .models.classifiers import (ClassifierConfig, MNISTClassifier, ResidualClassifier,
+                                     ResidualClassifierConfig)
+
+    entry = read_manifest().get(name, {})
+    if entry.get("model", "").endswith("ResidualClassifier"):
+        config = {key: tuple(value) for key, value in entry["config"].items()}
+        model = ResidualClassifier(ResidualClassifierConfig(**config))
+    else:
+        model = MNISTClassifier(ClassifierConfig(**entry.get("config", {})))
+    load_pretrained(name, {"classifier": model.to(device)})
+    return model.float().eval()
 
 
 def mnist_evaluator(device: torch.device | str = "cpu") -> MNISTEvaluator:
-    """The evaluator every notebook and the manifest use: the classifier, the MNIST test set, NDB cells."""
+    """The evaluator every notebook and the manifest use: both readers, the MNIST test set, NDB cells."""
     from .data import mnist_tensors, to_signed_unit
 
     return MNISTEvaluator(load_classifier(device), to_signed_unit(mnist_tensors(train=False)[0]).to(device),
-                          to_signed_unit(mnist_tensors(train=True)[0]))
+                          to_signed_unit(mnist_tensors(train=True)[0]),
+                          second_reader=load_classifier(device, name="mnist_classifier2"))
 
 
 @torch.no_grad()
@@ -210,22 +230,40 @@ def gmm_images(gmm: nn.Module, n: int = 10_000, seed: int = 1) -> Tensor:
 
 @torch.no_grad()
 def conditional_report(G: nn.Module, classifier: nn.Module, test_images: Tensor, test_labels: Tensor,
-                       per_class: int = 1000, seed: int = 1) -> dict:
-    """How well a conditional MNIST generator obeys its label: the share of samples the classifier
-    assigns to the requested digit (overall and per class), and the Frechet distance per class
-    between the samples of digit c and the test images of digit c, in the classifier's features."""
+                       per_class: int = 1000, seed: int = 1, second_reader: nn.Module | None = None) -> dict:
+    """How well a conditional MNIST generator obeys its label.
+
+    class_accuracy: the share of `per_class` samples per digit that the classifier assigns to the
+    requested digit (overall and per class); with a `second_reader`, its numbers too ("_reader2").
+    per_class_fd: the Frechet distance, in the classifier's features, between the samples of digit c
+    and one half of the real images of digit c (even positions), with as many samples as the other
+    half holds; per_class_fd_floor: the same distance from the other half (odd positions), real
+    against real at the same sizes, the value a perfect generator would reach on average."""
     labels = torch.arange(10).repeat_interleave(per_class)
     samples = G.generate(labels, seed=seed).cpu()
+    reader2 = {}
+    if second_reader is not None:
+        predicted2 = classifier_outputs(second_reader, samples)[1].argmax(1)
+        reader2 = {"class_accuracy_reader2": (predicted2 == labels).float().mean().item(),
+                   "per_class_accuracy_reader2": [round((predicted2[labels == c] == c).float().mean().item(), 4)
+                                                  for c in range(10)]}
     fake_features, fake_logits = classifier_outputs(classifier, samples)
     real_features = classifier_outputs(classifier, test_images)[0]
     predicted = fake_logits.argmax(1)
     test_labels = test_labels.cpu()
     per_class_accuracy = [(predicted[labels == c] == c).float().mean().item() for c in range(10)]
-    per_class_fd = [frechet_distance(real_features[test_labels == c], fake_features[labels == c]) for c in range(10)]
+    per_class_fd, floor = [], []
+    for c in range(10):
+        real = real_features[test_labels == c]
+        half_a, half_b = real[0::2], real[1::2]
+        size = min(len(half_b), per_class)
+        per_class_fd.append(frechet_distance(half_a, fake_features[labels == c][:size]))
+        floor.append(frechet_distance(half_a, half_b[:size]))
     return {"class_accuracy": (predicted == labels).float().mean().item(),
             "per_class_accuracy": [round(v, 4) for v in per_class_accuracy],
             "per_class_fd": [round(v, 3) for v in per_class_fd], "mean_class_fd": float(np.mean(per_class_fd)),
-            "fd_all": frechet_distance(real_features, fake_features)}
+            "per_class_fd_floor": [round(v, 3) for v in floor], "mean_class_fd_floor": float(np.mean(floor)),
+            "fd_all": frechet_distance(real_features, fake_features), **reader2}
 
 
 @torch.no_grad()

@@ -123,3 +123,54 @@ def test_the_evaluator_scores_real_data_near_the_floor(mnist_images, classifier)
     noisy = evaluator.evaluate((train_x[:5000] + 0.5 * torch.randn(5000, 1, 28, 28)).clamp(-1, 1))
     assert real["coverage_classes"] == 10 and real["ndb"] <= 8 and real["precision"] > 0.7
     assert noisy["fd_classifier"] > 10 * real["fd_classifier"] and noisy["ndb"] > real["ndb"]
+
+
+# ----------------------------------------------------------------------------- the second reader
+
+
+def test_the_second_reader_loads_with_the_first_readers_interface():
+    from course_utils.models.classifiers import ResidualClassifier
+
+    second = sq.load_classifier(name="mnist_classifier2")
+    first = sq.load_classifier()
+    assert isinstance(second, ResidualClassifier) and not second.training
+    x = torch.rand(7, 1, 28, 28) * 2 - 1
+    features, logits = sq.classifier_outputs(second, x)
+    assert features.shape == (7, second.cfg.widths[-1]) and logits.shape == (7, 10)
+    assert second(x).shape == (7, 10)
+    # another family: no BatchNorm, no max-pooling, residual blocks, global average pooling
+    layers = {type(m).__name__ for m in second.modules()}
+    assert {"BatchNorm2d", "BatchNorm1d", "MaxPool2d"}.isdisjoint(layers) and "ResidualBlock" in layers
+    assert {"BatchNorm2d", "MaxPool2d"} <= {type(m).__name__ for m in first.modules()}
+
+
+def test_the_second_reader_is_checked_like_the_first(mnist_images):
+    from course_utils.checkpoints import read_manifest
+
+    entry = read_manifest()["mnist_classifier2"]
+    assert entry["metrics"]["test_accuracy"] >= 0.99 and entry["metrics"]["validation_accuracy"] >= 0.99
+    assert str(entry["train_config"]["epochs"]) in entry["train_config"]["validation_accuracy_by_epochs"]
+    _, _, test_x, test_y = mnist_images
+    measured = accuracy(sq.load_classifier(name="mnist_classifier2"), test_x, test_y)
+    assert measured == pytest.approx(entry["metrics"]["test_accuracy"], abs=2e-3)
+
+
+def test_the_validation_split_is_the_end_of_mnist_train(mnist_images):
+    from course_utils.data import mnist_train_validation
+
+    split = mnist_train_validation()
+    assert len(split["val_x"]) == 5000 and len(split["train_x"]) == 55_000
+    assert torch.bincount(split["val_y"], minlength=10).min() > 400  # every digit is there
+    train_x, train_y = mnist_tensors(train=True)
+    assert torch.equal(split["val_x"], train_x[55_000:]) and torch.equal(split["train_y"], train_y[:55_000])
+
+
+def test_random_distortion_keeps_the_range_and_the_background():
+    from course_utils.models.classifiers import random_distortion
+
+    x = -torch.ones(16, 1, 28, 28)
+    x[:, :, 10:18, 12:16] = 1.0
+    y = random_distortion(x, torch.Generator().manual_seed(0))
+    assert y.shape == x.shape and y.min() >= -1 - 1e-6 and y.max() <= 1 + 1e-6
+    assert (y[:, :, :3] == -1).all()  # the border stays background after shifts and rotations
+    assert not torch.equal(y, x)
