@@ -147,8 +147,34 @@ def test_conditional_gan_steps_with_the_unchanged_trainer():
     assert x.shape == (5, 1, 28, 28) and y.shape == (5,) and D((x, y)).shape == (5, 1)
 
 
+def test_per_class_fd_has_a_real_against_real_floor():
+    """A 'generator' that returns real test images of the requested digit sits near the floor; one that
+    returns the wrong digit sits far above it."""
+    from course_utils.sample_quality import conditional_report, load_classifier
+
+    test_x, test_y = data.mnist_tensors(train=False)
+    test_x = data.to_signed_unit(test_x)
+    train_x, train_y = data.mnist_tensors(train=True)
+    train_x = data.to_signed_unit(train_x)
+
+    class Replay(torch.nn.Module):
+        def __init__(self, shift):
+            super().__init__()
+            self.shift, self.dummy = shift, torch.nn.Parameter(torch.zeros(1))
+
+        def generate(self, labels, seed=0):  # labels come as 0...0 1...1 ... 9...9: return real images in blocks
+            return torch.cat([train_x[train_y == (c + self.shift) % 10][:int((labels == c).sum())] for c in range(10)])
+
+    classifier = load_classifier()
+    honest = conditional_report(Replay(0), classifier, test_x, test_y, per_class=300, second_reader=classifier)
+    wrong = conditional_report(Replay(1), classifier, test_x, test_y, per_class=300)
+    assert honest["class_accuracy"] > 0.98 and honest["class_accuracy_reader2"] == honest["class_accuracy"]
+    assert honest["mean_class_fd"] == pytest.approx(honest["mean_class_fd_floor"], rel=0.25)
+    assert wrong["class_accuracy"] < 0.05 and wrong["mean_class_fd"] > 10 * wrong["mean_class_fd_floor"]
+
+
 def test_conditioning_changes_the_output_class():
-    """The pretrained conditional G with the same noise and ten different labels: ten digits."""
+    """The pretrained conditional G with the same noise and ten different labels: ten digits, under both readers."""
     from course_utils.checkpoints import load_pretrained
     from course_utils.sample_quality import classifier_outputs, load_classifier
 
@@ -156,8 +182,9 @@ def test_conditioning_changes_the_output_class():
     load_pretrained("mnist_cgan", {"G": G})
     labels = torch.arange(10).repeat(20)
     images = G.generate(labels, seed=0)  # the same seed: noise drawn the same way for every label row
-    predicted = classifier_outputs(load_classifier(), images)[1].argmax(1)
-    assert (predicted == labels).float().mean() > 0.9
+    for name in ("mnist_classifier", "mnist_classifier2"):
+        predicted = classifier_outputs(load_classifier(name=name), images)[1].argmax(1)
+        assert (predicted == labels).float().mean() > 0.9, name
     z, _ = G.sample_z(1, generator=torch.Generator().manual_seed(3))
     with torch.no_grad():
         same_noise = G.eval()((z.expand(10, -1), torch.arange(10)))[0]
