@@ -264,3 +264,25 @@ def every(n: int, hook: Callable[[GANTrainer], None]) -> Callable[[GANTrainer], 
         if trainer.step % n == 0:
             hook(trainer)
     return maybe
+
+
+class WeightAverage:
+    """A hook that keeps an exponential moving average of G's weights in `self.model` (a copy of G).
+
+    Averaging the generator's weights over the last few thousand steps smooths out the oscillation of
+    adversarial training (Yazici et al. 2019, "The Unusual Effectiveness of Averaging in GAN Training");
+    the average is used for sampling, the trained G goes on training. Buffers are copied, not averaged.
+    """
+
+    def __init__(self, G: nn.Module, decay: float):
+        if not 0.0 < decay < 1.0:
+            raise ValueError(f"decay must be in (0, 1), got {decay}")
+        self.decay = decay
+        self.model = copy.deepcopy(G).eval().requires_grad_(False)
+
+    @torch.no_grad()
+    def __call__(self, trainer: GANTrainer) -> None:
+        for average, weight in zip(self.model.parameters(), trainer.G.parameters()):
+            average.lerp_(weight.detach().to(average.dtype), 1.0 - self.decay)
+        for average, buffer in zip(self.model.buffers(), trainer.G.buffers()):
+            average.copy_(buffer)

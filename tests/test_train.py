@@ -131,3 +131,22 @@ def test_the_same_code_runs_on_cuda():
     seed_everything(0)
     history = train_gan(Generator(), Discriminator(), gaussian_1d().sample, SMALL, "cuda", progress=False)
     assert len(history["loss_d"]) == 20
+
+
+def test_weight_average_follows_the_moving_average_formula():
+    from course_utils.train import WeightAverage
+
+    torch.manual_seed(0)
+    G, D = Generator(), Discriminator()
+    trainer = GANTrainer(G, D, lambda n: torch.randn(n, 1), replace(SMALL, steps=3), "cpu")
+    average = WeightAverage(G, decay=0.9)
+    expected = [p.detach().clone() for p in G.parameters()]
+    for _ in range(3):
+        trainer.train_step()
+        average(trainer)
+        expected = [0.9 * e + 0.1 * p.detach() for e, p in zip(expected, G.parameters())]
+    for got, want in zip(average.model.parameters(), expected):
+        assert torch.allclose(got, want, atol=1e-6)
+    assert not any(p.requires_grad for p in average.model.parameters())
+    with pytest.raises(ValueError, match="decay"):
+        WeightAverage(G, decay=1.0)
