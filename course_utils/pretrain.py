@@ -395,6 +395,7 @@ def fit_mnist_cyclegan(seed: int = 0, steps: int | None = None, hooks=(), ema_de
 
     from .data import image_sampler, unpaired_mnist_domains
     from .models.cyclegan import CycleGAN
+    from .train import update_average
     from .train_cyclegan import CYCLEGAN_RECIPE, MNIST_CYCLEGAN_CONFIG, bfloat16_is_fast, train_cyclegan
 
     seed_everything(seed)
@@ -406,10 +407,8 @@ def fit_mnist_cyclegan(seed: int = 0, steps: int | None = None, hooks=(), ema_de
     averages = {decay: [weight.detach().clone() for weight in weights] for decay in ema_decays}
 
     def average(step, model, history):  # the same update as train_cyclegan's own ema_decay, one per decay
-        with torch.no_grad():
-            for decay, averaged in averages.items():
-                for mean, weight in zip(averaged, weights):
-                    mean.lerp_(weight, 1.0 - decay)
+        for decay, averaged in averages.items():
+            update_average(averaged, weights, decay)
 
     generator = torch.Generator().manual_seed(seed)
     start = time.perf_counter()

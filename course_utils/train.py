@@ -266,6 +266,13 @@ def every(n: int, hook: Callable[[GANTrainer], None]) -> Callable[[GANTrainer], 
     return maybe
 
 
+@torch.no_grad()
+def update_average(averages: Sequence[Tensor], weights: Sequence[Tensor], decay: float) -> None:
+    """One step of an exponential moving average, in place: average <- decay * average + (1 - decay) * weight."""
+    for average, weight in zip(averages, weights):
+        average.lerp_(weight.detach().to(average.dtype), 1.0 - decay)
+
+
 class WeightAverage:
     """A hook that keeps an exponential moving average of G's weights in `self.model` (a copy of G).
 
@@ -282,7 +289,6 @@ class WeightAverage:
 
     @torch.no_grad()
     def __call__(self, trainer: GANTrainer) -> None:
-        for average, weight in zip(self.model.parameters(), trainer.G.parameters()):
-            average.lerp_(weight.detach().to(average.dtype), 1.0 - self.decay)
+        update_average(list(self.model.parameters()), list(trainer.G.parameters()), self.decay)
         for average, buffer in zip(self.model.buffers(), trainer.G.buffers()):
             average.copy_(buffer)

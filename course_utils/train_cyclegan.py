@@ -19,7 +19,7 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from .models.cyclegan import CycleGAN, CycleGANConfig, ImagePool, cycle_loss, identity_loss, lsgan_d_loss, lsgan_g_loss
-from .train import TrainingDivergedError
+from .train import TrainingDivergedError, update_average
 
 
 @dataclass(frozen=True)
@@ -168,9 +168,7 @@ def train_cyclegan(model: CycleGAN, sample_a: Callable[[int], Tensor], sample_b:
                 bar.set_postfix(cycle=f"{history['cycle'][-1]:.3f}", loss_g=f"{history['loss_g'][-1]:.2f}",
                                 refresh=False)
             if averaged:
-                with torch.no_grad():
-                    for average, weight in zip(averaged, generator_weights):
-                        average.lerp_(weight, 1.0 - cfg.ema_decay)
+                update_average(averaged, generator_weights, cfg.ema_decay)
             if step % cfg.checkpoint_every == 0:
                 last_good = (step, copy.deepcopy(model.state_dict()))
             for hook in hooks:

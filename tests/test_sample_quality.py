@@ -1,4 +1,4 @@
-"""Each sample-quality metric validated before it is trusted (DESIGN.md section 7)."""
+"""Each sample-quality metric validated before it is trusted: real-vs-real near the floor, worse with damage."""
 
 import pytest
 import torch
