@@ -350,7 +350,7 @@ def pretrain_mnist_cgan(seed: int = 0) -> None:
     The weights kept are the last ones or one of G's weight averages, whichever reads best on validation
     noise (seed 2; the test protocol uses seed 1) under the stricter of the two readers."""
     from .data import mnist_tensors, to_signed_unit
-    from .sample_quality import classifier_outputs, conditional_report, load_classifier
+    from .sample_quality import conditional_report, load_classifier, requested_digit_accuracy
 
     G_last, D, trainer, seconds, averages = fit_mnist_cgan(seed, average_decays=MNIST_CGAN_AVERAGE_CANDIDATES)
     readers = [load_classifier(), load_classifier(name="mnist_classifier2")]
@@ -359,8 +359,7 @@ def pretrain_mnist_cgan(seed: int = 0) -> None:
     @torch.no_grad()
     def validation_accuracy(model) -> list[float]:
         images = model.generate(labels, seed=2).cpu()
-        return [round((classifier_outputs(reader, images)[1].argmax(1) == labels).float().mean().item(), 4)
-                for reader in readers]
+        return [round(requested_digit_accuracy(reader, images, labels)[0], 4) for reader in readers]
 
     candidates = {0.0: G_last, **averages}
     validation = {decay: validation_accuracy(model) for decay, model in candidates.items()}

@@ -182,9 +182,6 @@ def reader2_coverage(second_reader: nn.Module, samples: Tensor) -> dict:
 # ----------------------------------------------------------------------------- the course's protocol
 
 
-READERS = ("mnist_classifier", "mnist_classifier2")  # the first reader, then the second
-
-
 def load_classifier(device: torch.device | str = "cpu", name: str = "mnist_classifier") -> nn.Module:
     """A committed MNIST reader in eval mode: "mnist_classifier" (the metrics' feature space) or
     "mnist_classifier2" (the second reader, of another family); test accuracy in the manifest."""
@@ -228,6 +225,14 @@ def gmm_images(gmm: nn.Module, n: int = 10_000, seed: int = 1) -> Tensor:
 # ----------------------------------------------------------------------------- conditioning and translation
 
 
+def requested_digit_accuracy(classifier: nn.Module, samples: Tensor, labels: Tensor) -> tuple[float, list[float]]:
+    """The share of samples the classifier reads as their requested label: overall, and per digit 0-9."""
+    predicted = classifier_outputs(classifier, samples)[1].argmax(1)
+    labels = labels.cpu()
+    return ((predicted == labels).float().mean().item(),
+            [(predicted[labels == c] == c).float().mean().item() for c in range(10)])
+
+
 @torch.no_grad()
 def conditional_report(G: nn.Module, classifier: nn.Module, test_images: Tensor, test_labels: Tensor,
                        per_class: int = 1000, seed: int = 1, second_reader: nn.Module | None = None) -> dict:
@@ -243,10 +248,9 @@ def conditional_report(G: nn.Module, classifier: nn.Module, test_images: Tensor,
     samples = G.generate(labels, seed=seed).cpu()
     reader2 = {}
     if second_reader is not None:
-        predicted2 = classifier_outputs(second_reader, samples)[1].argmax(1)
-        reader2 = {"class_accuracy_reader2": (predicted2 == labels).float().mean().item(),
-                   "per_class_accuracy_reader2": [round((predicted2[labels == c] == c).float().mean().item(), 4)
-                                                  for c in range(10)]}
+        overall, per_class_reader2 = requested_digit_accuracy(second_reader, samples, labels)
+        reader2 = {"class_accuracy_reader2": overall,
+                   "per_class_accuracy_reader2": [round(v, 4) for v in per_class_reader2]}
     fake_features, fake_logits = classifier_outputs(classifier, samples)
     real_features = classifier_outputs(classifier, test_images)[0]
     predicted = fake_logits.argmax(1)
