@@ -1,4 +1,4 @@
-"""Data: toy distributions with exact densities, and real datasets from cache, mirror or network.
+"""Real datasets (MNIST, CIFAR-10) from the cache, a mirror or the network, verified by checksum.
 
 Real datasets are found in this order:
 
@@ -12,12 +12,14 @@ dataset, the files, the folder to put them in and the environment variables.
 CIFAR-10 adds one source: the mirror holds it as PNG class folders (ImageFolder layout), not as
 torchvision's archive. Those are decoded once, checked against the SHA-256 of the original pixel
 bytes, and cached as one uint8 tensor file (see `cifar10_tensors`).
+
+The images come out as uint8 tensors; `to_signed_unit` maps them to [-1, 1] (a Tanh generator's
+range) and the samplers draw random batches for the trainers.
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
 import os
 import shutil
 from collections.abc import Callable
@@ -25,104 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
-
-# ----------------------------------------------------------------------------- toy distributions
-
-
-class GaussianMixture:
-    """A mixture of isotropic Gaussians in d dimensions, with exact `sample(n)` and `pdf(x)`."""
-
-    def __init__(self, means: list | Tensor, stds: list | Tensor, weights: list | Tensor | None = None):
-        means = torch.as_tensor(means, dtype=torch.float32)
-        self.means = means.reshape(len(means), -1)  # (K, d); a list of scalars means d = 1
-        self.stds = torch.as_tensor(stds, dtype=torch.float32).reshape(-1)  # (K,)
-        k = len(self.means)
-        weights = torch.ones(k) if weights is None else torch.as_tensor(weights, dtype=torch.float32)
-        if len(self.stds) != k or len(weights) != k:
-            raise ValueError(f"means, stds and weights need one entry per component; got {k}, "
-                             f"{len(self.stds)}, {len(weights)}")
-        if (self.stds <= 0).any() or (weights < 0).any():
-            raise ValueError("stds must be positive and weights non-negative")
-        self.weights = weights / weights.sum()
-
-    @property
-    def dim(self) -> int:
-        """Dimension of x."""
-        return self.means.shape[1]
-
-    def sample(self, n: int, generator: torch.Generator | None = None,
-               device: torch.device | str | None = None) -> Tensor:
-        """Draw n samples, shape (n, dim)."""
-        component = torch.multinomial(self.weights, n, replacement=True, generator=generator)
-        noise = torch.randn(n, self.dim, generator=generator)
-        x = self.means[component] + self.stds[component, None] * noise
-        return x.to(device) if device is not None else x
-
-    def log_prob(self, x: Tensor) -> Tensor:
-        """Exact log-density at x of shape (n, dim), or (n,) when dim is 1."""
-        x = torch.as_tensor(x, dtype=torch.float32)
-        x = x.reshape(-1, self.dim).cpu()
-        squared = ((x[:, None, :] - self.means[None]) ** 2).sum(-1)  # (n, K)
-        var = self.stds**2
-        log_normal = -0.5 * squared / var - 0.5 * self.dim * torch.log(2 * math.pi * var)
-        return torch.logsumexp(torch.log(self.weights) + log_normal, dim=1)
-
-    def pdf(self, x: Tensor) -> Tensor:
-        """Exact density at x (see `log_prob` for shapes)."""
-        return self.log_prob(x).exp()
-
-    def quantile(self, q: float) -> float:
-        """The q-quantile of a 1-D mixture, by inverting the exact CDF on a fine grid."""
-        if self.dim != 1:
-            raise ValueError("quantile is defined for 1-D mixtures only")
-        grid = self.plot_range(width=8.0, points=20_001)
-        cdf = torch.cumsum(self.pdf(grid), 0)
-        cdf = cdf / cdf[-1]
-        return float(grid[torch.searchsorted(cdf, torch.tensor(q)).clamp(max=len(grid) - 1)])
-
-    def central_interval(self, mass: float = 0.95) -> tuple[float, float]:
-        """The interval holding the central `mass` of a 1-D mixture, e.g. (mu-1.96s, mu+1.96s)."""
-        tail = (1 - mass) / 2
-        return self.quantile(tail), self.quantile(1 - tail)
-
-    def plot_range(self, width: float = 4.0, points: int = 400) -> Tensor:
-        """A 1-D grid covering every component +- `width` standard deviations."""
-        lo = float((self.means[:, 0] - width * self.stds).min())
-        hi = float((self.means[:, 0] + width * self.stds).max())
-        return torch.linspace(lo, hi, points)
-
-    def __repr__(self) -> str:
-        return (f"GaussianMixture(means={self.means.squeeze(-1).tolist()}, stds={self.stds.tolist()}, "
-                f"weights={[round(w, 3) for w in self.weights.tolist()]})")
-
-
-def gaussian_1d(mean: float = 2.0, std: float = 0.5) -> GaussianMixture:
-    """The lecture's p_data: one 1-D Gaussian."""
-    return GaussianMixture([mean], [std])
-
-
-def bimodal_1d(left: float = 2.0, right: float = 6.0, std: float = 0.4) -> GaussianMixture:
-    """Two well-separated equal modes: the classic setting for mode collapse."""
-    return GaussianMixture([left, right], [std, std])
-
-
-def ring_2d(modes: int = 8, radius: float = 2.0, std: float = 0.05) -> GaussianMixture:
-    """A ring of `modes` Gaussians in 2-D (Metz et al. 2017, unrolled GANs)."""
-    angles = torch.arange(modes) * 2 * math.pi / modes
-    means = torch.stack([radius * angles.cos(), radius * angles.sin()], dim=1)
-    return GaussianMixture(means, [std] * modes)
-
-
-def grid_2d(side: int = 5, spacing: float = 2.0, std: float = 0.05) -> GaussianMixture:
-    """A side x side grid of Gaussians in 2-D, centred on the origin."""
-    ticks = (torch.arange(side) - (side - 1) / 2) * spacing
-    means = torch.cartesian_prod(ticks, ticks)
-    return GaussianMixture(means, [std] * side * side)
-
-
-# ----------------------------------------------------------------------------- real datasets
 
 
 class DatasetNotFoundError(FileNotFoundError):
@@ -156,7 +61,7 @@ def data_root() -> Path:
     """The cache folder: $COURSE_DATA, else <repo>/data beside course_utils."""
     if os.environ.get("COURSE_DATA"):
         return Path(os.environ["COURSE_DATA"]).expanduser()
-    return Path(__file__).resolve().parent.parent / "data"
+    return Path(__file__).resolve().parents[2] / "data"  # <repo>/course_utils/data/loading.py -> <repo>/data
 
 
 def mirror_root() -> Path | None:
@@ -438,116 +343,3 @@ def image_sampler(images: Tensor, device: torch.device | str, channels_last: boo
         index = torch.randint(len(images), (n,), generator=generator, device=generator.device if generator else "cpu")
         return to_signed_unit(images[index.to(images.device)]).contiguous(memory_format=memory_format)
     return sample
-
-
-# ----------------------------------------------------------------------------- MNIST-M and unpaired domains
-
-
-# Side of the photo patch behind each MNIST-M digit, before it is scaled to 28x28. Ganin and Lempitsky
-# cut 28x28 patches from BSDS500 photos of 481x321 pixels: a patch spans 6% of the photo's width, a piece
-# of a scene (texture, a few edges). A 28x28 crop of a 32x32 CIFAR-10 photo is nearly the whole object.
-# 12x12 (37% of the width, still a larger share than the original's) is closer; patch_size=28 gives the
-# full crops, a harder variant (notebook 06 measures both).
-MNIST_M_PATCH = 12
-
-
-def blend_mnist_m(digits: Tensor, photos: Tensor, generator: torch.Generator | None = None,
-                  patch_size: int = MNIST_M_PATCH) -> Tensor:
-    """MNIST-M (Ganin and Lempitsky 2015): |patch - digit| per colour channel.
-
-    digits: uint8 (N, 1, 28, 28); photos: uint8 (M, 3, H, W) with H, W >= patch_size. Each digit gets a
-    random patch_size x patch_size crop of a random photo, scaled to 28x28 (bilinear) if smaller; where
-    the digit is white the patch's colours invert, where it is black the patch shows unchanged.
-    Returns uint8 (N, 3, 28, 28)."""
-    n, (_, _, height, width) = len(digits), photos.shape
-    if not 1 <= patch_size <= min(height, width, 28):
-        raise ValueError(f"patch_size must be between 1 and {min(height, width, 28)} (photos of {height}x{width}, "
-                         f"digits of 28x28), got {patch_size}")
-    which = torch.randint(len(photos), (n,), generator=generator)
-    top = torch.randint(height - patch_size + 1, (n,), generator=generator)
-    left = torch.randint(width - patch_size + 1, (n,), generator=generator)
-    rows = top[:, None] + torch.arange(patch_size)  # (n, patch_size)
-    cols = left[:, None] + torch.arange(patch_size)
-    patches = photos[which[:, None, None, None], torch.arange(3)[None, :, None, None],
-                     rows[:, None, :, None], cols[:, None, None, :]]  # (n, 3, patch_size, patch_size)
-    if patch_size != 28:
-        patches = torch.cat([F.interpolate(chunk.float(), size=(28, 28), mode="bilinear", align_corners=False)
-                             .round().clamp(0, 255).to(torch.uint8) for chunk in patches.split(10_000)])
-    return (patches.short() - digits.short()).abs().to(torch.uint8)
-
-
-def _mnist_m_photos(train: bool) -> Tensor:
-    """The CIFAR-10 photos MNIST-M patches come from: training images 0-39,999 for the train split,
-    40,000-49,999 for the test split, so that no photo appears in both."""
-    photos, _ = cifar10_tensors(train=True)
-    return photos[:40_000] if train else photos[40_000:]
-
-
-# The CycleGAN's three splits: which MNIST digits and which CIFAR-10 training photos each uses. The
-# validation split (for choosing the recipe) is carved from MNIST train: its last 5,000 images, with
-# photos that neither training nor test uses. The test split only reports.
-UNPAIRED_SPLITS = {"train": (True, slice(0, 55_000), slice(0, 35_000)),
-                   "validation": (True, slice(55_000, 60_000), slice(35_000, 40_000)),
-                   "test": (False, slice(0, 10_000), slice(40_000, 50_000))}
-
-
-def mnist_m(train: bool = True, seed: int = 0, patch_size: int = MNIST_M_PATCH) -> tuple[Tensor, Tensor]:
-    """MNIST-M built from MNIST and CIFAR-10 photos: uint8 (N, 3, 28, 28) and the digits' labels.
-
-    Train digits take patches of CIFAR-10 training images 0-39,999, test digits of 40,000-49,999, so
-    no photo appears in both splits."""
-    digits, labels = mnist_tensors(train=train)
-    photos = _mnist_m_photos(train)
-    return blend_mnist_m(digits, photos, torch.Generator().manual_seed(seed), patch_size), labels
-
-
-def grey_to_rgb(images: Tensor) -> Tensor:
-    """(N, 1, H, W) -> (N, 3, H, W) by repeating the channel (so both CycleGAN domains have 3 channels)."""
-    return images.expand(-1, 3, -1, -1).contiguous()
-
-
-def rgb_to_grey(images: Tensor) -> Tensor:
-    """(N, 3, H, W) -> (N, 1, H, W), the channels' mean (what the MNIST classifier reads)."""
-    grey = images.float().mean(dim=1, keepdim=True)
-    return grey if images.is_floating_point() else grey.round().to(images.dtype)
-
-
-def unpaired_mnist_domains(train: bool = True, seed: int = 0, patch_size: int = MNIST_M_PATCH,
-                           split: str | None = None) -> dict[str, Tensor]:
-    """CycleGAN's two domains from disjoint MNIST images: A = MNIST (even indices, grey as RGB),
-    B = MNIST-M (odd indices). uint8 (N, 3, 28, 28) each, with their labels (for evaluation only).
-
-    split: "train" (MNIST train images 0-54,999, photos 0-34,999), "validation" (MNIST train images
-    55,000-59,999, photos 35,000-39,999) or "test" (MNIST test, photos 40,000-49,999); when None,
-    `train` picks "train" or "test"."""
-    split = split or ("train" if train else "test")
-    if split not in UNPAIRED_SPLITS:
-        raise ValueError(f"split must be one of {sorted(UNPAIRED_SPLITS)}, got {split!r}")
-    mnist_train, digit_range, photo_range = UNPAIRED_SPLITS[split]
-    digits, labels = mnist_tensors(train=mnist_train)
-    digits, labels = digits[digit_range], labels[digit_range]
-    photos = cifar10_tensors(train=True)[0][photo_range]
-    b = blend_mnist_m(digits[1::2], photos, torch.Generator().manual_seed(seed), patch_size)
-    return {"A": grey_to_rgb(digits[0::2]), "labels_A": labels[0::2], "B": b, "labels_B": labels[1::2]}
-
-
-def image_folder_domains(root: str | Path, size: int = 256, split: str = "train") -> dict[str, Tensor]:
-    """A standard CycleGAN dataset folder (trainA/ trainB/ testA/ testB/ of images, e.g. horse2zebra)
-    as uint8 (N, 3, size, size) tensors {"A": ..., "B": ...}, resized with antialiasing."""
-    import numpy as np
-    from PIL import Image
-
-    root = Path(root).expanduser()
-    domains = {}
-    for side in ("A", "B"):
-        folder = root / f"{split}{side}"
-        files = sorted(p for p in folder.glob("*") if p.suffix.lower() in {".jpg", ".jpeg", ".png", ".bmp"})
-        if not files:
-            raise DatasetNotFoundError(f"no images in {folder}; a CycleGAN dataset folder holds trainA/, trainB/, "
-                                       "testA/ and testB/ with the images of each domain")
-        arrays = []
-        for path in files:
-            with Image.open(path) as image:
-                arrays.append(np.asarray(image.convert("RGB").resize((size, size), Image.Resampling.BICUBIC)))
-        domains[side] = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()
-    return domains

@@ -1,0 +1,98 @@
+"""Toy distributions with exact densities: 1-D and 2-D Gaussian mixtures for the GAN lectures."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+class GaussianMixture:
+    """A mixture of isotropic Gaussians in d dimensions, with exact `sample(n)` and `pdf(x)`."""
+
+    def __init__(self, means: list | Tensor, stds: list | Tensor, weights: list | Tensor | None = None):
+        means = torch.as_tensor(means, dtype=torch.float32)
+        self.means = means.reshape(len(means), -1)  # (K, d); a list of scalars means d = 1
+        self.stds = torch.as_tensor(stds, dtype=torch.float32).reshape(-1)  # (K,)
+        k = len(self.means)
+        weights = torch.ones(k) if weights is None else torch.as_tensor(weights, dtype=torch.float32)
+        if len(self.stds) != k or len(weights) != k:
+            raise ValueError(f"means, stds and weights need one entry per component; got {k}, "
+                             f"{len(self.stds)}, {len(weights)}")
+        if (self.stds <= 0).any() or (weights < 0).any():
+            raise ValueError("stds must be positive and weights non-negative")
+        self.weights = weights / weights.sum()
+
+    @property
+    def dim(self) -> int:
+        """Dimension of x."""
+        return self.means.shape[1]
+
+    def sample(self, n: int, generator: torch.Generator | None = None,
+               device: torch.device | str | None = None) -> Tensor:
+        """Draw n samples, shape (n, dim)."""
+        component = torch.multinomial(self.weights, n, replacement=True, generator=generator)
+        noise = torch.randn(n, self.dim, generator=generator)
+        x = self.means[component] + self.stds[component, None] * noise
+        return x.to(device) if device is not None else x
+
+    def log_prob(self, x: Tensor) -> Tensor:
+        """Exact log-density at x of shape (n, dim), or (n,) when dim is 1."""
+        x = torch.as_tensor(x, dtype=torch.float32)
+        x = x.reshape(-1, self.dim).cpu()
+        squared = ((x[:, None, :] - self.means[None]) ** 2).sum(-1)  # (n, K)
+        var = self.stds**2
+        log_normal = -0.5 * squared / var - 0.5 * self.dim * torch.log(2 * math.pi * var)
+        return torch.logsumexp(torch.log(self.weights) + log_normal, dim=1)
+
+    def pdf(self, x: Tensor) -> Tensor:
+        """Exact density at x (see `log_prob` for shapes)."""
+        return self.log_prob(x).exp()
+
+    def quantile(self, q: float) -> float:
+        """The q-quantile of a 1-D mixture, by inverting the exact CDF on a fine grid."""
+        if self.dim != 1:
+            raise ValueError("quantile is defined for 1-D mixtures only")
+        grid = self.plot_range(width=8.0, points=20_001)
+        cdf = torch.cumsum(self.pdf(grid), 0)
+        cdf = cdf / cdf[-1]
+        return float(grid[torch.searchsorted(cdf, torch.tensor(q)).clamp(max=len(grid) - 1)])
+
+    def central_interval(self, mass: float = 0.95) -> tuple[float, float]:
+        """The interval holding the central `mass` of a 1-D mixture, e.g. (mu-1.96s, mu+1.96s)."""
+        tail = (1 - mass) / 2
+        return self.quantile(tail), self.quantile(1 - tail)
+
+    def plot_range(self, width: float = 4.0, points: int = 400) -> Tensor:
+        """A 1-D grid covering every component +- `width` standard deviations."""
+        lo = float((self.means[:, 0] - width * self.stds).min())
+        hi = float((self.means[:, 0] + width * self.stds).max())
+        return torch.linspace(lo, hi, points)
+
+    def __repr__(self) -> str:
+        return (f"GaussianMixture(means={self.means.squeeze(-1).tolist()}, stds={self.stds.tolist()}, "
+                f"weights={[round(w, 3) for w in self.weights.tolist()]})")
+
+
+def gaussian_1d(mean: float = 2.0, std: float = 0.5) -> GaussianMixture:
+    """The lecture's p_data: one 1-D Gaussian."""
+    return GaussianMixture([mean], [std])
+
+
+def bimodal_1d(left: float = 2.0, right: float = 6.0, std: float = 0.4) -> GaussianMixture:
+    """Two well-separated equal modes: the classic setting for mode collapse."""
+    return GaussianMixture([left, right], [std, std])
+
+
+def ring_2d(modes: int = 8, radius: float = 2.0, std: float = 0.05) -> GaussianMixture:
+    """A ring of `modes` Gaussians in 2-D (Metz et al. 2017, unrolled GANs)."""
+    angles = torch.arange(modes) * 2 * math.pi / modes
+    means = torch.stack([radius * angles.cos(), radius * angles.sin()], dim=1)
+    return GaussianMixture(means, [std] * modes)
+
+
+def grid_2d(side: int = 5, spacing: float = 2.0, std: float = 0.05) -> GaussianMixture:
+    """A side x side grid of Gaussians in 2-D, centred on the origin."""
+    ticks = (torch.arange(side) - (side - 1) / 2) * spacing
+    means = torch.cartesian_prod(ticks, ticks)
+    return GaussianMixture(means, [std] * side * side)
