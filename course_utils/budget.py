@@ -15,12 +15,28 @@ import torch
 
 T = TypeVar("T")
 
-_TRUE = {"1", "true", "yes", "on"}
+_ON = ("1", "true", "yes", "on")
+_OFF = ("0", "false", "no", "off")
+
+
+def env_flag(name: str) -> bool:
+    """An on/off environment variable: 1/true/yes/on or 0/false/no/off in any case; unset or empty is off.
+
+    Anything else raises a ValueError that lists the accepted spellings, so that a typo such as
+    ``COURSE_FAST=maybe`` does not silently pick the full budget."""
+    raw = os.environ.get(name, "")
+    value = raw.strip().lower()
+    if value in _ON:
+        return True
+    if value in _OFF or not value:
+        return False
+    raise ValueError(f"the environment variable {name}={raw!r} is neither on nor off: use one of "
+                     f"{', '.join(_ON)} (on) or {', '.join(_OFF)} (off), in any case; empty or unset means off")
 
 
 def is_fast() -> bool:
-    """True when the environment variable COURSE_FAST asks for the fast (CI) budget."""
-    return os.environ.get("COURSE_FAST", "").strip().lower() in _TRUE
+    """True when the environment variable COURSE_FAST asks for the fast (CI) budget (see `env_flag`)."""
+    return env_flag("COURSE_FAST")
 
 
 def budget(full: T, fast: T) -> T:

@@ -1,9 +1,11 @@
+import pytest
 import torch
 from matplotlib.figure import Figure
 
 from course_utils import budget, get_device, is_fast, plots, seed_everything
 from course_utils.data import gaussian_1d
-from course_utils.models.gan1d import TRAIN_RECIPE, Discriminator, Generator
+from course_utils.models.gan1d import Discriminator, Generator
+from course_utils.recipes import GAN1D
 from course_utils.train import GANTrainer
 from course_utils.widgets import GAN1DDemo
 
@@ -13,6 +15,30 @@ def test_budget_switch(monkeypatch):
     assert is_fast() and budget(full=100, fast=1) == 1
     monkeypatch.setenv("COURSE_FAST", "0")
     assert not is_fast() and budget(full=100, fast=1) == 100
+
+
+@pytest.mark.parametrize("value, fast", [("1", True), ("TRUE", True), (" yes ", True), ("On", True),
+                                         ("0", False), ("false", False), ("No", False), ("OFF", False), ("", False)])
+def test_the_usual_spellings_of_course_fast(monkeypatch, value, fast):
+    monkeypatch.setenv("COURSE_FAST", value)
+    assert is_fast() is fast
+
+
+@pytest.mark.parametrize("value", ["maybe", "y", "fast", "2", "-1"])
+def test_an_unknown_course_fast_is_refused_with_the_spellings(monkeypatch, value):
+    monkeypatch.setenv("COURSE_FAST", value)
+    with pytest.raises(ValueError, match=f"COURSE_FAST='{value}'.*1, true, yes, on.*0, false, no, off"):
+        budget(full=100, fast=1)
+
+
+def test_an_unknown_course_offline_is_refused_too(monkeypatch):
+    from course_utils.data import offline
+
+    monkeypatch.setenv("COURSE_OFFLINE", "sometimes")
+    with pytest.raises(ValueError, match="COURSE_OFFLINE"):
+        offline()
+    monkeypatch.delenv("COURSE_OFFLINE")
+    assert offline() is False
 
 
 def test_seed_everything_repeats_random_numbers():
@@ -31,7 +57,7 @@ def test_get_device_is_a_real_device():
 def test_figures_are_returned_not_shown():
     seed_everything(0)
     G, D = Generator(), Discriminator()
-    trainer = GANTrainer(G, D, gaussian_1d().sample, TRAIN_RECIPE, "cpu")
+    trainer = GANTrainer(G, D, gaussian_1d().sample, GAN1D.train, "cpu")
     trainer.train(30, progress=False)
     snap = plots.take_snapshot(G, D, gaussian_1d(), trainer.step, n_samples=2000)
     assert snap.p_g.shape == snap.grid.shape == snap.d.shape and len(snap.z) == len(snap.x_of_z) == 21
@@ -44,7 +70,7 @@ def test_figures_are_returned_not_shown():
 def test_gan1d_demo_buttons_train_the_live_models():
     seed_everything(0)
     p = gaussian_1d()
-    trainer = GANTrainer(Generator(), Discriminator(), p.sample, TRAIN_RECIPE, "cpu")
+    trainer = GANTrainer(Generator(), Discriminator(), p.sample, GAN1D.train, "cpu")
     demo = GAN1DDemo(trainer, p)
     ui = demo.widget()
     play_row, button_row, status, output = ui.children

@@ -29,6 +29,8 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from ..budget import env_flag
+
 
 class DatasetNotFoundError(FileNotFoundError):
     """A dataset is in neither the cache, nor the mirror, nor reachable on the network."""
@@ -71,8 +73,8 @@ def mirror_root() -> Path | None:
 
 
 def offline() -> bool:
-    """True when COURSE_OFFLINE=1 forbids network downloads."""
-    return os.environ.get("COURSE_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+    """True when COURSE_OFFLINE=1 forbids network downloads (spellings as for COURSE_FAST: see `env_flag`)."""
+    return env_flag("COURSE_OFFLINE")
 
 
 def file_hash(path: Path, algorithm: str = "sha256") -> str:
