@@ -28,6 +28,7 @@ from torch import nn
 from course_utils.budget import get_device, seed_everything
 from course_utils.data import cifar10_tensors, data_root, image_sampler, mirror_root
 from course_utils.models import dcgan
+from course_utils.recipes import dcgan_cifar10_recipe
 from course_utils.train import GANTrainer
 
 BATCH = 128
@@ -119,8 +120,8 @@ def main() -> None:
     seed_everything(0, deterministic=False)
     if gpu:
         torch.backends.cudnn.benchmark = True
-    cfg = dcgan.DCGANConfig() if gpu else dcgan.DCGANConfig(**dcgan.CPU_CONFIG)
-    recipe = replace(dcgan.TRAIN_RECIPE, batch_size=BATCH, compile=args.compile)
+    cfg = dcgan_cifar10_recipe(device).model  # the paper's widths on a GPU, half of them on a CPU
+    recipe = replace(dcgan_cifar10_recipe(device).train, batch_size=BATCH, compile=args.compile)
     print(f"device {torch.cuda.get_device_name() if gpu else 'cpu'}, {torch.get_num_threads()} threads; "
           f"DCGAN widths {cfg.g_width}/{cfg.d_width}, batch {BATCH}, {steps} timed steps x {args.rounds} rounds")
 

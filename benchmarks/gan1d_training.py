@@ -1,4 +1,4 @@
-"""Benchmark: the 1-D lecture GAN at its full budget (notebook 01, `TRAIN_RECIPE`).
+"""Benchmark: the 1-D lecture GAN at its full budget (notebook 01, `recipes.GAN1D`).
 
 Prints the wall time of the course trainer, its equilibrium metrics against notebook 01's targets
 (mean |D - 1/2| <= 0.05 on the central 95% of p_data, JS <= 0.02 nats, in under 3 minutes), and
@@ -21,14 +21,15 @@ from course_utils.checkpoints import hardware
 from course_utils.data import gaussian_1d
 from course_utils.losses import discriminator_loss, generator_loss_non_saturating
 from course_utils.metrics import gan1d_diagnostics
-from course_utils.models.gan1d import TRAIN_RECIPE, Discriminator, Generator
+from course_utils.models.gan1d import Discriminator, Generator
+from course_utils.recipes import GAN1D
 from course_utils.train import GANTrainer
 
 
 def bare_loop(steps: int) -> float:
     """The same updates with nothing around them: no history, no checks, no decay."""
     seed_everything(0)
-    p_data, G, D, cfg = gaussian_1d(), Generator(), Discriminator(), TRAIN_RECIPE
+    p_data, G, D, cfg = gaussian_1d(), Generator(GAN1D.model), Discriminator(GAN1D.model), GAN1D.train
     opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=cfg.betas)
     opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=cfg.betas)
     start = time.perf_counter()
@@ -47,12 +48,12 @@ def bare_loop(steps: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=TRAIN_RECIPE.steps)
+    parser.add_argument("--steps", type=int, default=GAN1D.train.steps)
     args = parser.parse_args()
-    cfg = replace(TRAIN_RECIPE, steps=args.steps)
+    cfg = replace(GAN1D.train, steps=args.steps)
 
     seed_everything(0)
-    p_data, G, D = gaussian_1d(), Generator(), Discriminator()
+    p_data, G, D = gaussian_1d(), Generator(GAN1D.model), Discriminator(GAN1D.model)
     trainer = GANTrainer(G, D, p_data.sample, cfg, "cpu")
     start = time.perf_counter()
     trainer.train(progress=False)

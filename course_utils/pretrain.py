@@ -17,23 +17,26 @@ from .checkpoints import hardware, register_pretrained
 from .data import gaussian_1d
 from .metrics import gan1d_diagnostics
 from .models import gan1d
+from .recipes import (GAN1D, MNIST_CGAN, MNIST_CGAN_AVERAGE_CANDIDATES, MNIST_CLASSIFIER, MNIST_CLASSIFIER2,
+                      MNIST_CLASSIFIER2_EPOCH_CANDIDATES, MNIST_CYCLEGAN, MNIST_CYCLEGAN_EMA_CANDIDATES, MNIST_GAN,
+                      MNIST_GMM, MNIST_VAE, MNIST_VAE2D, dcgan_cifar10_recipe)
 from .train import GANTrainer
 
 
 def pretrain_gan1d(seed: int = 0) -> None:
-    """The 1-D lecture GAN on gaussian_1d() with TRAIN_RECIPE (notebook 01)."""
+    """The 1-D lecture GAN on gaussian_1d() with recipes.GAN1D (notebook 01)."""
     seed_everything(seed)
     device = torch.device("cpu")  # a 1-D MLP is faster on the CPU than through GPU launches
     p_data = gaussian_1d()
-    G, D = gan1d.Generator(), gan1d.Discriminator()
-    trainer = GANTrainer(G, D, p_data.sample, gan1d.TRAIN_RECIPE, device)
+    G, D = gan1d.Generator(GAN1D.model), gan1d.Discriminator(GAN1D.model)
+    trainer = GANTrainer(G, D, p_data.sample, GAN1D.train, device)
     start = time.perf_counter()
     trainer.train()
     seconds = time.perf_counter() - start
     metrics = {key: round(value, 5) for key, value in gan1d_diagnostics(G, D, p_data).items()}
     record = register_pretrained("gan1d", {"G": G, "D": D}, {
         "model": "course_utils.models.gan1d.Generator+Discriminator",
-        "config": G.config_dict(), "train_config": asdict(gan1d.TRAIN_RECIPE), "data": repr(p_data),
+        "config": G.config_dict(), "train_config": asdict(GAN1D.train), "data": repr(p_data),
         "seed": seed, "command": "python -m course_utils.pretrain gan1d", "budget": "full", "hardware": hardware(),
         "seconds": round(seconds, 1), "metrics": metrics})
     print(f"gan1d: {metrics} in {seconds:.1f} s -> {record['file']} ({record['sha256'][:12]}...)")
@@ -47,15 +50,15 @@ def pretrain_mnist_classifier(seed: int = 0) -> None:
     seed_everything(seed)
     train_x, train_y = mnist_tensors(train=True)
     test_x, test_y = mnist_tensors(train=False)
-    model = MNISTClassifier()
-    epochs = 3
+    model = MNISTClassifier(MNIST_CLASSIFIER.model)
+    epochs = MNIST_CLASSIFIER.train["epochs"]
     start = time.perf_counter()
     losses = train_classifier(model, to_signed_unit(train_x), train_y, epochs=epochs, seed=seed)
     seconds = time.perf_counter() - start
     test_accuracy = accuracy(model, to_signed_unit(test_x), test_y)
     record = register_pretrained("mnist_classifier", {"classifier": model}, {
         "model": "course_utils.models.classifiers.MNISTClassifier", "config": model.config_dict(),
-        "train_config": {"epochs": epochs, "batch_size": 128, "optimizer": "AdamW one-cycle, lr 2e-3",
+        "train_config": {"epochs": epochs, "batch_size": MNIST_CLASSIFIER.train["batch_size"], "optimizer": "AdamW one-cycle, lr 2e-3",
                          "augmentation": "random shifts of up to 2 pixels", "train_losses": losses},
         "data": "MNIST train (60,000), evaluated on MNIST test (10,000)", "seed": seed,
         "command": "python -m course_utils.pretrain mnist_classifier", "budget": "full",
@@ -64,21 +67,16 @@ def pretrain_mnist_classifier(seed: int = 0) -> None:
     print(f"mnist_classifier: test accuracy {test_accuracy:.4f} in {seconds:.0f} s -> {record['file']}")
 
 
-# The second reader's recipe. Its number of epochs is chosen among the candidates on the validation split.
-CLASSIFIER2_RECIPE = {"batch_size": 128, "lr": 3e-3, "label_smoothing": 0.05}
-CLASSIFIER2_EPOCH_CANDIDATES = (2, 3)
-
-
 def fit_mnist_classifier2(images, labels, epochs: int, seed: int = 0):
     """Train the second reader (ResidualClassifier with random distortions); return it, the seconds, the losses."""
     from .data import to_signed_unit
     from .models.classifiers import ResidualClassifier, random_distortion, train_classifier
 
     seed_everything(seed)
-    model = ResidualClassifier()
+    model = ResidualClassifier(MNIST_CLASSIFIER2.model)
     start = time.perf_counter()
     losses = train_classifier(model, to_signed_unit(images), labels, epochs=epochs, augment=random_distortion,
-                              seed=seed, **CLASSIFIER2_RECIPE)
+                              seed=seed, **MNIST_CLASSIFIER2.train)
     return model, time.perf_counter() - start, losses
 
 
@@ -92,7 +90,7 @@ def pretrain_mnist_classifier2(seed: int = 0) -> None:
     split = mnist_train_validation()
     val_x = to_signed_unit(split["val_x"])
     candidates = {}
-    for epochs in CLASSIFIER2_EPOCH_CANDIDATES:
+    for epochs in MNIST_CLASSIFIER2_EPOCH_CANDIDATES:
         model, seconds, losses = fit_mnist_classifier2(split["train_x"], split["train_y"], epochs, seed)
         candidates[epochs] = (round(accuracy(model, val_x, split["val_y"]), 4), model, seconds, losses)
         print(f"mnist_classifier2, {epochs} epochs: validation accuracy {candidates[epochs][0]:.4f} ({seconds:.0f} s)")
@@ -104,7 +102,7 @@ def pretrain_mnist_classifier2(seed: int = 0) -> None:
     test_accuracy = accuracy(model_half, to_signed_unit(test_x), test_y)
     record = register_pretrained("mnist_classifier2", {"classifier": model}, {
         "model": "course_utils.models.classifiers.ResidualClassifier", "config": model.config_dict(),
-        "train_config": {**CLASSIFIER2_RECIPE, "epochs": epochs, "optimizer": "AdamW one-cycle",
+        "train_config": {**MNIST_CLASSIFIER2.train, "epochs": epochs, "optimizer": "AdamW one-cycle",
                          "augmentation": "per image: rotation +-12 deg, shift +-2.5 px, scale 0.9-1.1, then 2x2 "
                                          "dilation, 2x2 erosion or none (a third each)",
                          "validation_accuracy_by_epochs": {str(e): c[0] for e, c in candidates.items()},
@@ -128,8 +126,8 @@ def fit_mnist_gan(seed: int = 0, steps: int | None = None) -> tuple["torch.nn.Mo
 
     seed_everything(seed)
     train_x = to_signed_unit(mnist_tensors(train=True)[0])
-    G, D = mlp_gan.Generator(), mlp_gan.Discriminator()
-    cfg = mlp_gan.TRAIN_RECIPE if steps is None else replace(mlp_gan.TRAIN_RECIPE, steps=steps)
+    G, D = mlp_gan.Generator(MNIST_GAN.model), mlp_gan.Discriminator(MNIST_GAN.model)
+    cfg = MNIST_GAN.train if steps is None else replace(MNIST_GAN.train, steps=steps)
     trainer = GANTrainer(G, D, batch_sampler(train_x), cfg, torch.device("cpu"))
     start = time.perf_counter()
     trainer.train()
@@ -138,7 +136,6 @@ def fit_mnist_gan(seed: int = 0, steps: int | None = None) -> tuple["torch.nn.Mo
 
 def pretrain_mnist_gan(seed: int = 0) -> None:
     """The MLP GAN of notebook 03 at its full budget, measured against MNIST test."""
-    from .models import mlp_gan
     from .sample_quality import generator_images, mnist_evaluator
 
     G, seconds = fit_mnist_gan(seed)
@@ -146,7 +143,7 @@ def pretrain_mnist_gan(seed: int = 0) -> None:
     metrics = {key: round(value, 5) if isinstance(value, float) else value for key, value in report.items()}
     record = register_pretrained("mnist_gan", {"G": G}, {
         "model": "course_utils.models.mlp_gan.Generator", "config": G.config_dict(),
-        "train_config": asdict(mlp_gan.TRAIN_RECIPE), "data": "MNIST train (60,000), pixels in [-1, 1]",
+        "train_config": asdict(MNIST_GAN.train), "data": "MNIST train (60,000), pixels in [-1, 1]",
         "seed": seed, "command": "python -m course_utils.pretrain mnist_gan", "budget": "full",
         "hardware": hardware(), "seconds": round(seconds, 1), "evaluation": EVALUATION, "metrics": metrics},
         dtype=torch.float16)
@@ -156,10 +153,6 @@ def pretrain_mnist_gan(seed: int = 0) -> None:
 EVALUATION = ("10,000 samples (noise seed 1) vs the 10,000 MNIST test images in the classifier's features; "
               "precision/recall on 5,000 of each (k=3); NDB: 5,000 samples, 50 k-means cells of 10,000 "
               "random training images")
-
-
-# Notebook 02's MNIST baseline: K diagonal Gaussians over dequantised pixels.
-GMM_COMPONENTS, GMM_ITERATIONS, GMM_MIN_VARIANCE = 100, 60, 1e-6
 
 
 def pretrain_mnist_gmm(seed: int = 0) -> None:
@@ -172,9 +165,9 @@ def pretrain_mnist_gmm(seed: int = 0) -> None:
     seed_everything(seed)
     train_u8, test_u8 = mnist_tensors(train=True)[0], mnist_tensors(train=False)[0]
     generator = torch.Generator().manual_seed(seed)
-    gmm = DiagonalGMM(GMM_COMPONENTS, 28 * 28, min_variance=GMM_MIN_VARIANCE)
+    gmm = DiagonalGMM(**MNIST_GMM.model)
     start = time.perf_counter()
-    history = gmm.fit(dequantise(train_u8, generator), iterations=GMM_ITERATIONS, generator=generator, progress=True)
+    history = gmm.fit(dequantise(train_u8, generator), iterations=MNIST_GMM.train["max_iterations"], generator=generator, progress=True)
     seconds = time.perf_counter() - start
     test_nll = discrete_nll_nats(gmm.log_prob(dequantise(test_u8, torch.Generator().manual_seed(0))),
                                  28 * 28).mean().item()
@@ -184,7 +177,7 @@ def pretrain_mnist_gmm(seed: int = 0) -> None:
                **{key: round(value, 5) if isinstance(value, float) else value for key, value in report.items()}}
     record = register_pretrained("mnist_gmm", {"gmm": gmm}, {
         "model": "course_utils.models.gmm.DiagonalGMM", "config": gmm.config_dict(),
-        "train_config": {"iterations_run": len(history), "max_iterations": GMM_ITERATIONS,
+        "train_config": {"iterations_run": len(history), "max_iterations": MNIST_GMM.train["max_iterations"],
                          "train_log_likelihood": [round(v, 2) for v in history]},
         "data": "MNIST train (60,000), dequantised: (pixel + U(0,1)) / 256", "seed": seed,
         "command": "python -m course_utils.pretrain mnist_gmm", "budget": "full", "hardware": hardware(),
@@ -195,7 +188,6 @@ def pretrain_mnist_gmm(seed: int = 0) -> None:
     print(f"mnist_gmm: {metrics} in {seconds:.0f} s -> {record['file']}")
 
 
-VAE_RECIPE = {"latent": 32, "hidden": 512, "epochs": 50}
 VAE_PROTOCOL = ("MNIST test set (10,000 images) binarised once with torch.bernoulli(pixel / 255) from seed 0; "
                 "elbo_nats: mean negative ELBO, one z per image; nll_nats: importance-weighted estimate of "
                 "-log p(x) with K = iw_samples samples of q(z | x) per image (Burda et al. 2016)")
@@ -204,12 +196,14 @@ VAE_PROTOCOL = ("MNIST test set (10,000 images) binarised once with torch.bernou
 def fit_mnist_vae(seed: int = 0, epochs: int | None = None, latent: int | None = None) -> tuple["torch.nn.Module", float, dict]:
     """Train notebook 05's MLP VAE on dynamically binarised MNIST; return it, the seconds, the history."""
     from .data import mnist_tensors
-    from .models.vae import VAE, VAEConfig
-    from .train_vae import VAETrainConfig, train_vae
+    from dataclasses import replace
+
+    from .models.vae import VAE
+    from .train_vae import train_vae
 
     seed_everything(seed)
-    model = VAE(VAEConfig(latent=latent or VAE_RECIPE["latent"], hidden=VAE_RECIPE["hidden"]))
-    cfg = VAETrainConfig(epochs=epochs or VAE_RECIPE["epochs"])
+    model = VAE(MNIST_VAE.model if latent is None else replace(MNIST_VAE.model, latent=latent))
+    cfg = MNIST_VAE.train if epochs is None else replace(MNIST_VAE.train, epochs=epochs)
     start = time.perf_counter()
     history = train_vae(model, mnist_tensors(train=True)[0], cfg, torch.device("cpu"), seed=seed)
     return model, time.perf_counter() - start, history
@@ -238,7 +232,7 @@ def pretrain_mnist_vae(seed: int = 0, name: str = "mnist_vae", latent: int | Non
     metrics = evaluate_mnist_vae(model, iw_samples)
     record = register_pretrained(name, {"vae": model}, {
         "model": "course_utils.models.vae.VAE", "config": model.config_dict(),
-        "train_config": {**VAE_RECIPE, "latent": model.cfg.latent, "epochs": len(history["loss"]),
+        "train_config": {"latent": model.cfg.latent, "hidden": model.cfg.hidden, "epochs": len(history["loss"]),
                          "batch_size": 128, "optimizer": "Adam lr 1e-3, cosine to 1e-4",
                          "train_negative_elbo": [round(v, 2) for v in history["loss"]]},
         "data": "MNIST train (60,000), dynamically binarised", "seed": seed,
@@ -249,14 +243,15 @@ def pretrain_mnist_vae(seed: int = 0, name: str = "mnist_vae", latent: int | Non
 
 def pretrain_mnist_vae2d(seed: int = 0) -> None:
     """The 2-D latent VAE whose code space notebook 05 draws (and its instructor widget decodes)."""
-    pretrain_mnist_vae(seed, name="mnist_vae2d", latent=2, epochs=20, iw_samples=100)
+    pretrain_mnist_vae(seed, name="mnist_vae2d", latent=MNIST_VAE2D.model.latent, epochs=MNIST_VAE2D.train.epochs,
+                       iw_samples=100)
 
 
 def fit_dcgan_cifar10(seed: int = 0, device: torch.device | str | None = None, steps: int | None = None,
                       hooks=(), checkpoint_path=None):
     """Train notebook 04's DCGAN on the 50,000 CIFAR-10 training images; return G, D, trainer, seconds.
 
-    On a GPU: the paper's widths and TRAIN_RECIPE. On a CPU: CPU_CONFIG's half widths and CPU_RECIPE."""
+    The recipe is recipes.dcgan_cifar10_recipe(device): the paper's widths on a GPU, half the widths on a CPU."""
     from dataclasses import replace
 
     from .budget import get_device
@@ -267,8 +262,7 @@ def fit_dcgan_cifar10(seed: int = 0, device: torch.device | str | None = None, s
     seed_everything(seed, deterministic=device.type == "cpu")
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
-    cfg = dcgan.DCGANConfig() if device.type == "cuda" else dcgan.DCGANConfig(**dcgan.CPU_CONFIG)
-    recipe = dcgan.TRAIN_RECIPE if device.type == "cuda" else dcgan.CPU_RECIPE
+    cfg, recipe = dcgan_cifar10_recipe(device).model, dcgan_cifar10_recipe(device).train
     recipe = recipe if steps is None else replace(recipe, steps=steps)
     images, _ = cifar10_tensors(train=True)
     G, D = dcgan.Generator(cfg), dcgan.Discriminator(cfg)
@@ -330,18 +324,14 @@ def fit_mnist_cgan(seed: int = 0, steps: int | None = None, average_decays: tupl
 
     seed_everything(seed)
     split = mnist_train_validation()
-    G, D = cgan.Generator(), cgan.Discriminator()
-    cfg = cgan.TRAIN_RECIPE if steps is None else replace(cgan.TRAIN_RECIPE, steps=steps)
+    G, D = cgan.Generator(MNIST_CGAN.model), cgan.Discriminator(MNIST_CGAN.model)
+    cfg = MNIST_CGAN.train if steps is None else replace(MNIST_CGAN.train, steps=steps)
     trainer = GANTrainer(G, D, cgan.labelled_sampler(to_signed_unit(split["train_x"]), split["train_y"]), cfg,
                          torch.device("cpu"))
     averages = {decay: WeightAverage(G, decay) for decay in average_decays}
     start = time.perf_counter()
     trainer.train(hooks=list(averages.values()))
     return G.eval(), D.eval(), trainer, time.perf_counter() - start, {d: a.model for d, a in averages.items()}
-
-
-# Candidates for the weight average of the conditional G (0: the last weights), chosen on validation noise.
-MNIST_CGAN_AVERAGE_CANDIDATES = (0.999, 0.9995)
 
 
 def pretrain_mnist_cgan(seed: int = 0) -> None:
@@ -395,12 +385,12 @@ def fit_mnist_cyclegan(seed: int = 0, steps: int | None = None, hooks=(), ema_de
     from .data import image_sampler, unpaired_mnist_domains
     from .models.cyclegan import CycleGAN
     from .train import update_average
-    from .train_cyclegan import CYCLEGAN_RECIPE, MNIST_CYCLEGAN_CONFIG, bfloat16_is_fast, train_cyclegan
+    from .train_cyclegan import bfloat16_is_fast, train_cyclegan
 
     seed_everything(seed)
     domains = unpaired_mnist_domains(split="train")
-    model = CycleGAN(MNIST_CYCLEGAN_CONFIG)
-    cfg = replace(CYCLEGAN_RECIPE, amp=bfloat16_is_fast("cpu"))
+    model = CycleGAN(MNIST_CYCLEGAN.model)
+    cfg = replace(MNIST_CYCLEGAN.train, amp=bfloat16_is_fast("cpu"))
     cfg = cfg if steps is None else replace(cfg, steps=steps)
     weights = [*model.G.parameters(), *model.F.parameters()]
     averages = {decay: [weight.detach().clone() for weight in weights] for decay in ema_decays}
@@ -438,10 +428,6 @@ def mnist_cyclegan_metrics(model) -> dict:
         metrics["validation_accuracy_F_b" + suffix] = report["accuracy_F_b"]
         metrics["validation_accuracy_F_G_a" + suffix] = report["accuracy_F_G_a"]
     return {key: round(value, 5) for key, value in metrics.items()}
-
-
-# Candidates for weight averaging (train_cyclegan's ema_decay; 0: the last weights), compared on the validation split.
-MNIST_CYCLEGAN_EMA_CANDIDATES = (0.0, 0.998, 0.999)
 
 
 def pretrain_mnist_cyclegan(seed: int = 0) -> None:
@@ -500,20 +486,21 @@ def register_mnist_cyclegan(model, cfg, history, seconds: float, averages: dict,
     print(f"mnist_cyclegan: {metrics} in {seconds:.0f} s -> {record['file']}")
 
 
-RECIPES = {"gan1d": pretrain_gan1d, "mnist_classifier": pretrain_mnist_classifier,
-           "mnist_classifier2": pretrain_mnist_classifier2, "mnist_gan": pretrain_mnist_gan,
-           "mnist_gmm": pretrain_mnist_gmm, "mnist_vae": pretrain_mnist_vae, "mnist_vae2d": pretrain_mnist_vae2d,
-           "dcgan_cifar10": pretrain_dcgan_cifar10, "mnist_cgan": pretrain_mnist_cgan,
-           "mnist_cyclegan": pretrain_mnist_cyclegan}
+# Each name's training command (the recipes themselves are in course_utils.recipes).
+PRETRAINERS = {"gan1d": pretrain_gan1d, "mnist_classifier": pretrain_mnist_classifier,
+               "mnist_classifier2": pretrain_mnist_classifier2, "mnist_gan": pretrain_mnist_gan,
+               "mnist_gmm": pretrain_mnist_gmm, "mnist_vae": pretrain_mnist_vae, "mnist_vae2d": pretrain_mnist_vae2d,
+               "dcgan_cifar10": pretrain_dcgan_cifar10, "mnist_cgan": pretrain_mnist_cgan,
+               "mnist_cyclegan": pretrain_mnist_cyclegan}
 
 
 def main() -> None:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("names", nargs="+", choices=sorted(RECIPES))
+    parser.add_argument("names", nargs="+", choices=sorted(PRETRAINERS))
     args = parser.parse_args()
     for name in args.names:
-        RECIPES[name]()
+        PRETRAINERS[name]()
 
 
 if __name__ == "__main__":

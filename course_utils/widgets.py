@@ -39,12 +39,13 @@ class GAN1DDemo:
         """A demo with no notebook behind it: train a fresh 1-D GAN for `steps` steps (a few seconds
         on a CPU), recording `snapshots` panels. `changes` adjust the recipe, e.g. lr_d=1e-3."""
         from .budget import seed_everything
-        from .models.gan1d import TRAIN_RECIPE, Discriminator, Generator
+        from .models.gan1d import Discriminator, Generator
+        from .recipes import GAN1D
 
         seed_everything(seed)
         p_data = p_data or gaussian_1d()
-        cfg = replace(TRAIN_RECIPE, steps=steps, **changes)
-        trainer = GANTrainer(Generator(), Discriminator(), p_data.sample, cfg, torch.device("cpu"))
+        cfg = replace(GAN1D.train, steps=steps, **changes)
+        trainer = GANTrainer(Generator(GAN1D.model), Discriminator(GAN1D.model), p_data.sample, cfg, torch.device("cpu"))
         recorded = [take_snapshot(trainer.G, trainer.D, p_data, 0, "start (step 0)", n_samples=5000)]
 
         def keep(trainer: GANTrainer) -> None:

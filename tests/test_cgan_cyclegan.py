@@ -5,6 +5,7 @@ import torch
 
 from course_utils import data, seed_everything
 from course_utils.models import cgan
+from course_utils.recipes import MNIST_CGAN
 from course_utils.models.cyclegan import (CycleGAN, CycleGANConfig, ImagePool, cycle_loss, identity_loss,
                                           lsgan_d_loss, lsgan_g_loss)
 from course_utils.train import GANTrainer
@@ -140,7 +141,7 @@ def test_conditional_gan_steps_with_the_unchanged_trainer():
     images = torch.rand(64, 1, 28, 28) * 2 - 1
     labels = torch.arange(64) % 10
     G, D = cgan.Generator(), cgan.Discriminator()
-    trainer = GANTrainer(G, D, cgan.labelled_sampler(images, labels), cgan.TRAIN_RECIPE, "cpu")
+    trainer = GANTrainer(G, D, cgan.labelled_sampler(images, labels), MNIST_CGAN.train, "cpu")
     logs = trainer.train_step()
     assert all(torch.isfinite(v) for v in logs.values())
     x, y = G(G.sample_z(5))

@@ -8,11 +8,12 @@ from torch import nn
 
 from course_utils import seed_everything
 from course_utils.data import image_sampler
-from course_utils.models.dcgan import TRAIN_RECIPE, DCGANConfig, Discriminator, Generator
+from course_utils.models.dcgan import DCGANConfig, Discriminator, Generator
+from course_utils.recipes import DCGAN_CIFAR10
 from course_utils.train import GANTrainer, TrainingDivergedError
 
 SMALL_CFG = DCGANConfig(g_width=8, d_width=8)
-SMALL = replace(TRAIN_RECIPE, steps=12, batch_size=16, channels_last=False, checkpoint_every=4)
+SMALL = replace(DCGAN_CIFAR10.train, steps=12, batch_size=16, channels_last=False, checkpoint_every=4)
 
 
 def fake_cifar(n: int = 64) -> torch.Tensor:
@@ -128,7 +129,7 @@ def test_the_committed_generator_is_built_from_its_manifest_config_and_verified(
     assert sha256sum(pretrained_dir() / entry["file"]) == entry["sha256"]
     cfg = DCGANConfig(**entry["config"])
     if entry["device"] == "cuda":  # GPU-trained weights: the paper's widths and recipe, with the build recorded
-        assert cfg == DCGANConfig() and entry["train_config"]["steps"] == TRAIN_RECIPE.steps
+        assert cfg == DCGANConfig() and entry["train_config"]["steps"] == DCGAN_CIFAR10.train.steps
         assert entry["hardware"] != "" and entry["torch"]
     G, D = Generator(cfg), Discriminator(cfg)
     load_pretrained("dcgan_cifar10", {"G": G, "D": D})

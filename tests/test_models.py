@@ -4,6 +4,7 @@ from course_utils import seed_everything
 from course_utils.data import batch_sampler, to_signed_unit, to_uint8
 from course_utils.models import mlp_gan
 from course_utils.models.classifiers import MNISTClassifier, random_shift
+from course_utils.recipes import MNIST_GAN
 from course_utils.train import GANTrainer
 from course_utils.widgets import LatentWalkDemo, slerp
 
@@ -21,7 +22,7 @@ def test_mlp_gan_training_step_on_image_batches():
     seed_everything(0)
     images = torch.rand(256, 1, 28, 28) * 2 - 1
     trainer = GANTrainer(mlp_gan.Generator(), mlp_gan.Discriminator(), batch_sampler(images),
-                         mlp_gan.TRAIN_RECIPE, "cpu")
+                         MNIST_GAN.train, "cpu")
     logs = trainer.train_step()
     assert all(torch.isfinite(v) for v in logs.values())
 

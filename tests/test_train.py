@@ -6,10 +6,11 @@ import torch
 
 from course_utils import seed_everything
 from course_utils.data import gaussian_1d
-from course_utils.models.gan1d import TRAIN_RECIPE, Discriminator, GAN1DConfig, Generator
+from course_utils.models.gan1d import Discriminator, GAN1DConfig, Generator
+from course_utils.recipes import GAN1D
 from course_utils.train import GANTrainConfig, GANTrainer, TrainingDivergedError, train_gan
 
-SMALL = replace(TRAIN_RECIPE, steps=20, batch_size=64)
+SMALL = replace(GAN1D.train, steps=20, batch_size=64)
 
 
 def test_model_shapes():

@@ -20,8 +20,6 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import Tensor, nn
 
-from ..train import GANTrainConfig
-
 Pair = tuple[Tensor, Tensor]
 
 
@@ -35,12 +33,6 @@ class CGANConfig:
     g_hidden: tuple[int, ...] = (256, 512, 1024)
     d_hidden: tuple[int, ...] = (512, 256)
     d_dropout: float = 0.3
-
-
-# notebook 03's recipe (Adam 2e-4, beta1 0.5, batch 64), 15,000 steps.
-TRAIN_RECIPE = GANTrainConfig(steps=15_000, batch_size=64, k=1, loss="non_saturating",
-                              lr_d=2e-4, lr_g=2e-4, betas=(0.5, 0.999), lr_final=0.1, checkpoint_every=1000,
-                              log_every=25)
 
 
 class Generator(nn.Module):

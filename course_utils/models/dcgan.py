@@ -12,12 +12,10 @@ Weights start from N(0, 0.02) (the paper's initialisation); batch-norm scales fr
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 
 import torch
 from torch import Tensor, nn
-
-from ..train import GANTrainConfig
 
 
 @dataclass(frozen=True)
@@ -28,19 +26,6 @@ class DCGANConfig:
     g_width: int = 64  # G's channels: 4w at 4x4, 2w at 8x8, w at 16x16
     d_width: int = 64  # D's channels: w at 16x16, 2w at 8x8, 4w at 4x4
     channels: int = 3
-
-
-# Radford et al. 2016: Adam, learning rate 2e-4, beta1 = 0.5, batch 128. On a GPU: the paper's
-# widths (DCGANConfig()), bf16, channels_last, losses read every 50 steps; 20,000 steps of 128 images
-# are about 51 epochs. The committed `dcgan_cifar10` weights come from this recipe, trained on a GPU.
-TRAIN_RECIPE = GANTrainConfig(steps=20_000, batch_size=128, k=1, loss="non_saturating", lr_d=2e-4, lr_g=2e-4,
-                              betas=(0.5, 0.999), lr_final=0.1, checkpoint_every=1000, log_every=50,
-                              channels_last=True)
-# The CPU recipe, what two CPU cores train in about half an hour: half the widths (a quarter of the
-# FLOPs per step) and 8,000 steps (about 20 epochs), the same optimiser. Its FID, next to the GPU
-# recipe's, is in the README's results.
-CPU_CONFIG = {"g_width": 32, "d_width": 32}
-CPU_RECIPE = replace(TRAIN_RECIPE, steps=8_000)
 
 
 def init_weights(module: nn.Module) -> None:

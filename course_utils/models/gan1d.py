@@ -16,8 +16,6 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import Tensor, nn
 
-from ..train import GANTrainConfig
-
 
 @dataclass(frozen=True)
 class GAN1DConfig:
@@ -27,12 +25,6 @@ class GAN1DConfig:
     g_hidden: int = 32
     d_hidden: int = 64
     depth: int = 2  # hidden layers in each network
-
-
-# The recipe of the pretrained weights on gaussian_1d() (its metrics are in data/pretrained/MANIFEST.json).
-# D learns 4x faster than G (a two time-scale rule, Heusel et al. 2017) and both rates decay to 2%.
-TRAIN_RECIPE = GANTrainConfig(steps=6000, batch_size=512, k=1, loss="non_saturating",
-                              lr_d=4e-3, lr_g=1e-3, lr_final=0.02)
 
 
 def mlp(n_in: int, hidden: int, depth: int, n_out: int, activation: Callable[[], nn.Module]) -> nn.Sequential:

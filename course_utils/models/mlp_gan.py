@@ -11,8 +11,6 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import Tensor, nn
 
-from ..train import GANTrainConfig
-
 
 @dataclass(frozen=True)
 class MLPGANConfig:
@@ -22,11 +20,6 @@ class MLPGANConfig:
     g_hidden: tuple[int, ...] = (256, 512, 1024)
     d_hidden: tuple[int, ...] = (512, 256)
     d_dropout: float = 0.3  # dropout in D, as in the original GAN's MNIST discriminator
-
-
-# Adam with beta1 = 0.5 (Radford et al. 2016: the default 0.9 made training oscillate and unstable).
-TRAIN_RECIPE = GANTrainConfig(steps=20_000, batch_size=64, k=1, loss="non_saturating",
-                              lr_d=2e-4, lr_g=2e-4, betas=(0.5, 0.999), lr_final=0.1, checkpoint_every=2000)
 
 
 class Generator(nn.Module):

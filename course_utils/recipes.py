@@ -1,0 +1,97 @@
+"""Every pretrained model's recipe in one place: its network's config and its training config.
+
+`python -m course_utils.pretrain NAME` trains with these, the notebooks start from them (their fast
+budgets are shortened copies made in their first cell), and the benchmarks time them. The models do
+not import this file: a model file holds only the network, and a recipe names the network it trains.
+What each recipe reached (metrics, seconds, hardware) is recorded in data/pretrained/MANIFEST.json,
+and a test checks that the recipes here equal the configs recorded there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import torch
+
+from .models.classifiers import ClassifierConfig, ResidualClassifierConfig
+from .models.cgan import CGANConfig
+from .models.cyclegan import CycleGANConfig
+from .models.dcgan import DCGANConfig
+from .models.gan1d import GAN1DConfig
+from .models.mlp_gan import MLPGANConfig
+from .models.vae import VAEConfig
+from .train import GANTrainConfig
+from .train_cyclegan import CycleGANTrainConfig
+from .train_vae import VAETrainConfig
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A pretrained model's network config and training config (either may be a plain dict)."""
+
+    model: Any
+    train: Any
+
+
+# ---------------------------------------------------------------- notebook 01: the 1-D lecture GAN
+# D learns 4x faster than G (a two time-scale rule, Heusel et al. 2017) and both rates decay to 2%.
+GAN1D = Recipe(GAN1DConfig(), GANTrainConfig(steps=6000, batch_size=512, k=1, loss="non_saturating",
+                                             lr_d=4e-3, lr_g=1e-3, lr_final=0.02))
+
+# ---------------------------------------------------------------- notebook 03: the MNIST MLP GAN
+# Adam with beta1 = 0.5 (Radford et al. 2016: the default 0.9 made training oscillate and unstable).
+MNIST_GAN = Recipe(MLPGANConfig(), GANTrainConfig(steps=20_000, batch_size=64, k=1, loss="non_saturating",
+                                                  lr_d=2e-4, lr_g=2e-4, betas=(0.5, 0.999), lr_final=0.1,
+                                                  checkpoint_every=2000))
+
+# ---------------------------------------------------------------- notebook 04: DCGAN on CIFAR-10
+# Radford et al. 2016: Adam, learning rate 2e-4, beta1 = 0.5, batch 128. On a GPU: the paper's widths,
+# bf16, channels_last, losses read every 50 steps; 20,000 steps of 128 images are about 51 epochs.
+# The committed `dcgan_cifar10` weights come from this recipe, trained on a GPU.
+DCGAN_CIFAR10 = Recipe(DCGANConfig(), GANTrainConfig(
+    steps=20_000, batch_size=128, k=1, loss="non_saturating", lr_d=2e-4, lr_g=2e-4, betas=(0.5, 0.999),
+    lr_final=0.1, checkpoint_every=1000, log_every=50, channels_last=True))
+# The CPU recipe, what two CPU cores train in about half an hour: half the widths (a quarter of the
+# FLOPs per step) and 8,000 steps (about 20 epochs), the same optimiser.
+DCGAN_CIFAR10_CPU = Recipe(replace(DCGANConfig(), g_width=32, d_width=32),
+                           replace(DCGAN_CIFAR10.train, steps=8_000))
+
+
+def dcgan_cifar10_recipe(device: torch.device | str) -> Recipe:
+    """The DCGAN recipe for `device`: the paper's widths on a GPU, the half-width CPU recipe elsewhere."""
+    return DCGAN_CIFAR10 if torch.device(device).type == "cuda" else DCGAN_CIFAR10_CPU
+
+
+# ---------------------------------------------------------------- notebook 06: conditional GAN, CycleGAN
+# notebook 03's optimiser (Adam 2e-4, beta1 0.5, batch 64), 15,000 steps.
+MNIST_CGAN = Recipe(CGANConfig(), GANTrainConfig(steps=15_000, batch_size=64, k=1, loss="non_saturating",
+                                                 lr_d=2e-4, lr_g=2e-4, betas=(0.5, 0.999), lr_final=0.1,
+                                                 checkpoint_every=1000, log_every=25))
+# Candidates for the weight average of the conditional G (0: the last weights), chosen on validation noise.
+MNIST_CGAN_AVERAGE_CANDIDATES = (0.999, 0.9995)
+
+# amp=None: bfloat16 autocast where the hardware runs it fast (pretrain decides, and records what it used).
+MNIST_CYCLEGAN = Recipe(CycleGANConfig(), CycleGANTrainConfig())
+# Candidates for weight averaging (CycleGANTrainConfig.ema_decay; 0: the last weights), compared on validation.
+MNIST_CYCLEGAN_EMA_CANDIDATES = (0.0, 0.998, 0.999)
+
+# ---------------------------------------------------------------- notebook 05: the VAEs
+MNIST_VAE = Recipe(VAEConfig(latent=32, hidden=512), VAETrainConfig(epochs=50))
+MNIST_VAE2D = Recipe(VAEConfig(latent=2, hidden=512), VAETrainConfig(epochs=20))
+
+# ---------------------------------------------------------------- notebook 02: the MNIST mixture
+MNIST_GMM = Recipe({"components": 100, "dim": 28 * 28, "min_variance": 1e-6}, {"max_iterations": 60})
+
+# ---------------------------------------------------------------- the two readers of generated digits
+MNIST_CLASSIFIER = Recipe(ClassifierConfig(), {"epochs": 3, "batch_size": 128})
+# The second reader's number of epochs is chosen among the candidates on the validation split.
+MNIST_CLASSIFIER2 = Recipe(ResidualClassifierConfig(), {"batch_size": 128, "lr": 3e-3, "label_smoothing": 0.05})
+MNIST_CLASSIFIER2_EPOCH_CANDIDATES = (2, 3)
+
+# The committed weights' names and their recipes (dcgan_cifar10: the GPU recipe, which trained them).
+RECIPES: dict[str, Recipe] = {
+    "gan1d": GAN1D, "mnist_gan": MNIST_GAN, "dcgan_cifar10": DCGAN_CIFAR10, "mnist_cgan": MNIST_CGAN,
+    "mnist_cyclegan": MNIST_CYCLEGAN, "mnist_vae": MNIST_VAE, "mnist_vae2d": MNIST_VAE2D, "mnist_gmm": MNIST_GMM,
+    "mnist_classifier": MNIST_CLASSIFIER, "mnist_classifier2": MNIST_CLASSIFIER2,
+}
