@@ -3,18 +3,28 @@
 Nothing here unpickles: safetensors stores raw tensors only, so a checkpoint from a stranger
 cannot run code. ``data/pretrained/MANIFEST.json`` maps a name to its file, sha256, config, the
 command that produced it, hardware, time and metrics; loading refuses a file whose hash differs.
+A checkpoint also carries a checksum of its tensors, its module keys and its config inside the
+safetensors header, so a file that lost its JSON sidecar is still verified and still says what it holds.
+`pretrained(name)` builds a committed model from its manifest entry and loads it verified.
 """
 
 from __future__ import annotations
 
+import hashlib
+import importlib
+import inspect
 import json
 import os
 import platform
+import warnings
 from collections.abc import Callable, Mapping
+from dataclasses import fields, is_dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import torch
 from safetensors import SafetensorError
+from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 
@@ -38,6 +48,30 @@ def sidecar(path: Path) -> Path:
     return Path(path).with_suffix(".json")
 
 
+def tensors_checksum(tensors: Mapping[str, torch.Tensor], described: str = "") -> str:
+    """sha256 over `described` (the header's other entries) and every tensor's name, dtype, shape and bytes."""
+    digest = hashlib.sha256(described.encode())
+    for key in sorted(tensors):
+        value = tensors[key].detach().cpu().contiguous()
+        digest.update(f"{key}|{value.dtype}|{tuple(value.shape)}|".encode())
+        digest.update(value.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+def header_metadata(path: Path) -> dict:
+    """What save_checkpoint stored in the safetensors header: checksum, module keys, config (JSON-decoded)."""
+    with safe_open(str(path), framework="pt") as handle:
+        raw = handle.metadata() or {}
+    header = {key: json.loads(value) for key, value in raw.items() if key in ("tensors_sha256", "modules", "config")}
+    header["described"] = described(raw.get("modules", ""), raw.get("config", ""))
+    return header
+
+
+def described(modules: str, config: str) -> str:
+    """The header entries the checksum covers besides the tensors, as stored (JSON text)."""
+    return f"modules={modules}|config={config}"
+
+
 def save_checkpoint(path: str | Path, modules: Modules, metadata: dict | None = None,
                     dtype: torch.dtype | None = None) -> Path:
     """Write the modules' state dicts (keys prefixed 'G.', 'D.', ...) and a JSON sidecar.
@@ -55,7 +89,9 @@ def save_checkpoint(path: str | Path, modules: Modules, metadata: dict | None = 
                 value = value.to(dtype)
             tensors[f"{prefix}.{key}"] = value.contiguous()
     partial = path.with_name(path.name + ".partial")
-    save_file(tensors, str(partial))
+    header = {"modules": json.dumps(sorted(modules)), "config": json.dumps((metadata or {}).get("config"), default=str)}
+    header["tensors_sha256"] = json.dumps(tensors_checksum(tensors, described(header["modules"], header["config"])))
+    save_file(tensors, str(partial), metadata=header)
     os.replace(partial, path)
     meta = dict(metadata or {})
     meta.update(modules=sorted(modules), sha256=sha256sum(path), torch_version=torch.__version__)
@@ -63,11 +99,14 @@ def save_checkpoint(path: str | Path, modules: Modules, metadata: dict | None = 
     return path
 
 
-def load_checkpoint(path: str | Path, modules: Modules, sha256: str | None = None) -> dict:
+def load_checkpoint(path: str | Path, modules: Modules, sha256: str | None = None, verify: bool = True) -> dict:
     """Load weights into `modules` in place and return the sidecar's metadata.
 
-    The file's sha256 is checked against `sha256` (or else the sidecar's); a mismatch, a corrupt
-    file or weights that do not fit the model raise CheckpointError saying what to do.
+    The file's sha256 is checked against `sha256` (or else the sidecar's); without either, the
+    tensors (and the module keys and config beside them) are checked against the checksum stored
+    inside the file. A mismatch, a corrupt file, a file that cannot be verified, a module key the
+    file does not hold or weights that do not fit the model raise CheckpointError saying what to do.
+    `verify=False` loads a file that carries no checksum at all (from elsewhere), with a warning.
     """
     path = Path(path)
     if not path.is_file():
@@ -81,8 +120,34 @@ def load_checkpoint(path: str | Path, modules: Modules, sha256: str | None = Non
             f"git checkout -- {path})")
     try:
         tensors = load_file(str(path))
-    except (SafetensorError, OSError, ValueError) as error:
+        header = header_metadata(path)
+    except (SafetensorError, OSError, ValueError) as error:  # json.JSONDecodeError is a ValueError
         raise CheckpointError(f"{path} is not a readable safetensors file ({error}); delete it and retrain") from error
+    if expected is None:
+        if "tensors_sha256" not in header:
+            if verify:
+                raise CheckpointError(
+                    f"{path} cannot be verified: it has no JSON sidecar ({sidecar(path).name}) and no checksum "
+                    "inside (it was not written by save_checkpoint, or its header was modified). Restore the "
+                    "sidecar, or pass verify=False to load it unverified if you trust where it came from")
+            warnings.warn(f"{path} has no JSON sidecar and no checksum inside: it is loaded unverified", stacklevel=2)
+        elif tensors_checksum(tensors, header["described"]) != header["tensors_sha256"]:
+            raise CheckpointError(
+                f"the tensors in {path} do not match the checksum stored inside the file: the file is corrupt "
+                "or was modified. Delete it and retrain, or restore it from a copy")
+    meta = {**header, **meta}
+    for key in ("tensors_sha256", "described"):
+        meta.pop(key, None)
+    held = sorted({key.split(".", 1)[0] for key in tensors})
+    missing = [prefix for prefix in modules if prefix not in held]
+    if missing:
+        raise CheckpointError(
+            f"{path} holds the modules {held}; asked for {sorted(modules)}, it has no weights for {missing}. "
+            f"Pass the modules under the keys they were saved with, e.g. {{{held[0]!r}: model}}" if held else
+            f"{path} holds no tensors at all; asked for {sorted(modules)}")
+    config = meta.get("config")
+    config_text = (f"the checkpoint's config: {config}" if config is not None
+                   else "the checkpoint records no config")
     for prefix, module in modules.items():
         own = {key[len(prefix) + 1:]: value for key, value in tensors.items() if key.startswith(prefix + ".")}
         reference = module.state_dict()
@@ -92,7 +157,7 @@ def load_checkpoint(path: str | Path, modules: Modules, sha256: str | None = Non
         except RuntimeError as error:
             raise CheckpointError(
                 f"the weights for {prefix!r} in {path} do not fit this model (was it built with another "
-                f"config? the checkpoint's config: {meta.get('config')}):\n{error}") from error
+                f"config? {config_text}):\n{error}") from error
     return meta
 
 
@@ -168,3 +233,84 @@ def load_or_train(name: str, modules: Modules, train_fn: Callable[[], dict | Non
     print(f"Saved to {cached}")
     return {**meta, "source": "trained"}
 
+
+
+# ----------------------------------------------------------------------------- pretrained(name)
+
+# The module keys a pretrained file uses for the classes its manifest entry names.
+MODULE_KEYS = {"Generator": "G", "Discriminator": "D"}
+
+
+class PretrainedModules(SimpleNamespace):
+    """Several networks of one manifest entry, as attributes named by their keys (`.G`, `.D`), plus
+    `.provenance` (one line) and `.manifest_entry` (the entry)."""
+
+
+def config_from_manifest(config_class: type, values: dict):
+    """Build `config_class` from the manifest's JSON values, lists turned back into tuples where the class wants them."""
+    wants_tuple = {field.name for field in fields(config_class) if "tuple" in str(field.type)}
+    return config_class(**{key: tuple(value) if key in wants_tuple and isinstance(value, list) else value
+                            for key, value in values.items()})
+
+
+def build_from_manifest(class_: type, values: dict) -> nn.Module:
+    """`class_(its config dataclass built from values)`, or `class_(**values)` for a class without one."""
+    parameters = list(inspect.signature(class_).parameters.values())
+    default = parameters[0].default if parameters else inspect.Parameter.empty
+    if is_dataclass(default):
+        return class_(config_from_manifest(type(default), values))
+    return class_(**values)
+
+
+def provenance(name: str, entry: dict, classes: str) -> str:
+    """One line: what the weights are, the command that trained them, where, how long, verified."""
+    seconds = entry.get("seconds")
+    took = f" in {seconds:,.0f} s" if isinstance(seconds, (int, float)) else ""
+    return (f"{name}: {classes}, trained by `{entry.get('command', 'an unrecorded command')}`{took} on "
+            f"{entry.get('hardware', 'unrecorded hardware')} ({entry.get('budget', '?')} budget), sha256 ok")
+
+
+def pretrained(name: str, device: torch.device | str = "cpu", directory: Path | None = None,
+               verbose: bool = True) -> nn.Module | PretrainedModules:
+    """The committed model `name`, built from its manifest entry, loaded sha256-verified, in eval mode on `device`.
+
+    An entry holding one network returns that module; one holding a generator and a discriminator
+    returns a PretrainedModules with `.G` and `.D`; a CycleGAN returns the CycleGAN with G and F
+    loaded (its discriminators are not committed). The result carries `.provenance`, a one-line
+    account of where the weights come from (printed unless `verbose=False`), and `.manifest_entry`.
+    """
+    directory = directory or pretrained_dir()
+    manifest = read_manifest(directory)
+    if name not in manifest:
+        raise CheckpointError(f"no pretrained weights named {name!r} in {directory / 'MANIFEST.json'}; "
+                              f"the names are: {', '.join(sorted(manifest)) or 'none'}")
+    entry = manifest[name]
+    path = directory / entry["file"]
+    spec = entry["model"].split()[0]  # "course_utils.models.cyclegan.CycleGAN (G: A->B, F: B->A)" -> the dotted name
+    module_name, _, class_names = spec.rpartition(".")
+    module = importlib.import_module(module_name)
+    networks = [build_from_manifest(getattr(module, class_name), entry["config"]) for class_name in class_names.split("+")]
+    if len(networks) == 1:
+        model = networks[0]
+        try:
+            with safe_open(str(path), framework="pt") as handle:
+                held = sorted({key.split(".", 1)[0] for key in handle.keys()})
+        except (SafetensorError, OSError) as error:
+            raise CheckpointError(f"{path} is not a readable safetensors file ({error}); restore it with "
+                                  f"git checkout -- {path}") from error
+        # one file key: the whole model; several (a CycleGAN's G and F): its submodules of those names
+        modules = {held[0]: model} if len(held) == 1 else {key: getattr(model, key) for key in held}
+        result = model
+    else:
+        keys = [MODULE_KEYS.get(class_name, class_name) for class_name in class_names.split("+")]
+        modules = dict(zip(keys, networks))
+        result = PretrainedModules(**modules)
+    load_checkpoint(path, modules, sha256=entry["sha256"])
+    for network in networks:
+        network.to(device).eval()
+    short = spec.removeprefix("course_utils.models.")
+    result.provenance = provenance(name, entry, short)
+    result.manifest_entry = entry
+    if verbose:
+        print(result.provenance)
+    return result

@@ -99,3 +99,120 @@ def test_load_or_train_trains_once_then_loads(data_cache):
     # another config does not load the cached weights: it trains
     G3 = Generator(GAN1DConfig(g_hidden=4))
     assert load_or_train("tiny", {"G": G3}, lambda: None, config=G3.config_dict())["source"] == "trained"
+
+
+# ----------------------------------------------------------------------------- bad input without a sidecar
+
+
+def flip_byte(path, position):
+    raw = bytearray(path.read_bytes())
+    raw[position] ^= 0x01
+    path.write_bytes(bytes(raw))
+
+
+@pytest.mark.parametrize("where", ["last weight byte", "first weight byte", "middle"])
+def test_flipped_byte_without_sidecar_is_refused(tmp_path, where):
+    path = save_checkpoint(tmp_path / "g.safetensors", {"G": Generator()}, {"config": Generator().config_dict()})
+    checkpoints.sidecar(path).unlink()
+    header_size = 8 + int.from_bytes(path.read_bytes()[:8], "little")
+    size = path.stat().st_size
+    position = {"last weight byte": size - 1, "first weight byte": header_size,
+                "middle": (header_size + size) // 2}[where]
+    flip_byte(path, position)
+    with pytest.raises(CheckpointError, match="checksum stored inside the file"):
+        load_checkpoint(path, {"G": Generator()})
+
+
+def test_flipped_byte_in_the_header_is_refused(tmp_path):
+    path = save_checkpoint(tmp_path / "g.safetensors", {"G": Generator()})
+    checkpoints.sidecar(path).unlink()
+    header_size = int.from_bytes(path.read_bytes()[:8], "little")
+    for position in range(8, 8 + header_size, max(header_size // 25, 1)):  # anywhere in the JSON header
+        copy = tmp_path / f"copy{position}.safetensors"
+        copy.write_bytes(path.read_bytes())
+        flip_byte(copy, position)
+        try:
+            load_checkpoint(copy, {"G": Generator()})
+        except CheckpointError:
+            continue
+        raise AssertionError(f"a flipped bit at byte {position} of the header loaded without error")
+
+
+def test_intact_file_without_sidecar_loads_verified_with_its_config(tmp_path):
+    G = Generator()
+    path = save_checkpoint(tmp_path / "g.safetensors", {"G": G}, {"config": G.config_dict()})
+    checkpoints.sidecar(path).unlink()
+    G2 = Generator()
+    meta = load_checkpoint(path, {"G": G2})
+    assert meta["config"] == G.config_dict() and meta["modules"] == ["G"]
+    assert torch.equal(G.net[0].weight, G2.net[0].weight)
+
+
+def test_file_without_sidecar_or_checksum_is_refused_unless_asked(tmp_path):
+    from safetensors.torch import save_file
+    path = tmp_path / "foreign.safetensors"
+    save_file({f"G.{key}": value for key, value in Generator().state_dict().items()}, str(path))
+    with pytest.raises(CheckpointError, match="cannot be verified.*verify=False"):
+        load_checkpoint(path, {"G": Generator()})
+    with pytest.warns(UserWarning, match="loaded unverified"):
+        load_checkpoint(path, {"G": Generator()}, verify=False)
+
+
+def test_wrong_module_key_names_what_the_file_holds(tmp_path):
+    path = save_checkpoint(tmp_path / "gan.safetensors", {"G": Generator(), "D": Discriminator()})
+    checkpoints.sidecar(path).unlink()
+    with pytest.raises(CheckpointError) as error:
+        load_checkpoint(path, {"generator": Generator()})
+    message = str(error.value)
+    assert "['D', 'G']" in message and "['generator']" in message and "None" not in message
+
+
+def test_wrong_architecture_without_sidecar_says_the_stored_config(tmp_path):
+    path = save_checkpoint(tmp_path / "g.safetensors", {"G": Generator()}, {"config": Generator().config_dict()})
+    checkpoints.sidecar(path).unlink()
+    with pytest.raises(CheckpointError, match="'g_hidden': 32"):
+        load_checkpoint(path, {"G": Generator(GAN1DConfig(g_hidden=8))})
+
+
+def test_wrong_architecture_without_any_config_does_not_print_none(tmp_path):
+    path = save_checkpoint(tmp_path / "g.safetensors", {"G": Generator()})
+    with pytest.raises(CheckpointError, match="records no config") as error:
+        load_checkpoint(path, {"G": Generator(GAN1DConfig(g_hidden=8))})
+    assert "None" not in str(error.value)
+
+
+# ----------------------------------------------------------------------------- pretrained(name)
+
+
+@pytest.mark.parametrize("name", sorted(checkpoints.read_manifest()))
+def test_every_manifest_entry_loads_through_pretrained(name, capsys):
+    model = checkpoints.pretrained(name)
+    assert capsys.readouterr().out.strip() == model.provenance
+    assert model.provenance.startswith(f"{name}: ") and model.provenance.endswith("sha256 ok")
+    entry = checkpoints.read_manifest()[name]
+    assert model.manifest_entry == entry
+    G = model if isinstance(model, torch.nn.Module) else model.G
+    assert not G.training
+    if not isinstance(model, torch.nn.Module):
+        assert not model.D.training
+    assert G.config_dict() == entry["config"]
+
+
+def test_pretrained_gan_pair_and_cyclegan_shapes():
+    gan = checkpoints.pretrained("gan1d", verbose=False)
+    assert isinstance(gan, checkpoints.PretrainedModules)
+    assert gan.G(torch.zeros(4, 1)).shape == (4, 1) and gan.D(torch.zeros(4, 1)).shape == (4, 1)
+    cyclegan = checkpoints.pretrained("mnist_cyclegan", verbose=False)
+    assert cyclegan.G(torch.zeros(2, 3, 28, 28)).shape == (2, 3, 28, 28)
+
+
+def test_pretrained_wrong_name_lists_the_names():
+    with pytest.raises(CheckpointError) as error:
+        checkpoints.pretrained("mnist_gann")
+    for name in checkpoints.read_manifest():
+        assert name in str(error.value)
+
+
+def test_pretrained_restores_tuples_in_configs():
+    G = checkpoints.pretrained("mnist_cgan", verbose=False)
+    assert G.cfg.g_hidden == (256, 512, 1024) and isinstance(G.cfg.d_hidden, tuple)
