@@ -2,37 +2,33 @@
 
 One training step = k discriminator steps (`d_step`) then one generator step (`g_step`).
 `GANTrainer` keeps the models, optimisers and history together, so a notebook (or a widget's
-"step D" button) can also call one step at a time, and an interrupted run loses nothing.
+"step D" button) can also call one step at a time, and an interrupted run loses nothing. The loop
+itself, the logs, the divergence guard, checkpoints and Ctrl-C are the course's one engine
+(course_utils.engine), shared with the VAE and CycleGAN trainers.
 
-The same loop is the fast GPU path. The step functions return their losses
-as tensors that stay on the device; the trainer reads them to the host every `log_every` steps
-in one transfer, so the GPU never waits for Python between steps. With `amp` the forward passes
-run in bfloat16 on CUDA, `channels_last` stores images and activations as NHWC (what tensor-core
-convolutions want), `compile` hands G and D to torch.compile, and Adam is fused into one kernel.
+The same code is the fast GPU path. The step functions return their losses as tensors that stay on
+the device; the engine reads them every `log_every` steps in one transfer. With `amp` the forward
+passes run in bfloat16 on CUDA, `channels_last` stores images as NHWC (what tensor-core convolutions
+want), and Adam is fused into one kernel. With `compile=True` on a GPU the whole step (k D-steps and the
+G-step) is recorded once as a CUDA graph and replayed: one launch instead of hundreds, which is what
+limits small models and the paper's batch of 128. Elsewhere `compile=True` hands G and D to
+torch.compile. Either way a failure to compile warns once and training goes on with the eager step.
 Feed it with `data.image_sampler`, which keeps the whole uint8 dataset on the device.
 """
 
 from __future__ import annotations
 
 import copy
-import math
-from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
 from torch import Tensor, nn
-from tqdm.auto import tqdm
 
-from .checkpoints import save_checkpoint
-from .losses import discriminator_loss, generator_loss
-
-History = dict[str, list[float]]
-
-
-class TrainingDivergedError(RuntimeError):
-    """A loss became NaN or infinite; the models were restored to their last good state."""
+from .engine import (FRACTION, POSITIVE, POSITIVE_INT, History, Hook, Trainer, TrainingDivergedError,  # noqa: F401
+                     check_config, every, linear_decay, warn_once)
+from .losses import GENERATOR_LOSSES, discriminator_loss, generator_loss
 
 
 @dataclass(frozen=True)
@@ -49,11 +45,23 @@ class GANTrainConfig:
     optimizer_d: str = "adam"
     optimizer_g: str = "adam"  # or "sgd": plain gradient steps, whose size is the gradient's own
     lr_final: float = 1.0  # learning rates decay linearly to this fraction by the last step
-    checkpoint_every: int = 500  # also how often a last good state is kept for the NaN guard
+    checkpoint_every: int = 500  # how often the checkpoint file (if any) is written
     log_every: int = 1  # read the losses to the host every n steps (1: every step; GPU runs use ~50)
     amp: bool = True  # bfloat16 autocast for the forward passes, on CUDA only
     channels_last: bool = False  # NHWC memory layout for conv nets (faster convolutions on GPUs)
-    compile: bool = False  # torch.compile G and D (a minute of compiling, then faster steps)
+    compile: bool = False  # GPU: replay the step as a CUDA graph; CPU: torch.compile G and D
+
+    def __post_init__(self):
+        check_config(self, steps=POSITIVE_INT, batch_size=POSITIVE_INT, k=POSITIVE_INT,
+                     checkpoint_every=POSITIVE_INT, log_every=POSITIVE_INT, lr_d=POSITIVE, lr_g=POSITIVE,
+                     lr_final=FRACTION,
+                     loss=(lambda v: v in GENERATOR_LOSSES, f"one of {sorted(GENERATOR_LOSSES)}"),
+                     optimizer_d=(lambda v: v in OPTIMIZERS, f"one of {list(OPTIMIZERS)}"),
+                     optimizer_g=(lambda v: v in OPTIMIZERS, f"one of {list(OPTIMIZERS)}"),
+                     betas=(lambda v: len(v) == 2 and all(0.0 <= b < 1.0 for b in v), "two numbers in [0, 1)"))
+
+
+OPTIMIZERS = ("adam", "sgd")
 
 
 def d_step(G: nn.Module, D: nn.Module, x_real: Tensor, z: Tensor, opt_d: torch.optim.Optimizer) -> dict[str, Tensor]:
@@ -87,13 +95,18 @@ def g_step(G: nn.Module, D: nn.Module, z: Tensor, opt_g: torch.optim.Optimizer,
 
 
 def make_optimizer(model: nn.Module, name: str, lr: float, betas: tuple[float, float],
-                   device: torch.device) -> torch.optim.Optimizer:
-    """Adam (fused into one kernel on the GPU) or plain SGD for `model`'s weights."""
+                   device: torch.device, capturable: bool = False) -> torch.optim.Optimizer:
+    """Adam (fused into one kernel on the GPU) or plain SGD for `model`'s weights.
+
+    capturable: Adam safe to record in a CUDA graph, its learning rate a tensor the schedule updates."""
     if name == "adam":
+        if capturable:
+            return torch.optim.Adam(model.parameters(), lr=torch.tensor(lr, device=device), betas=betas,
+                                    fused=True, capturable=True)
         return torch.optim.Adam(model.parameters(), lr=lr, betas=betas, fused=device.type == "cuda")
     if name == "sgd":
         return torch.optim.SGD(model.parameters(), lr=lr)
-    raise ValueError(f"unknown optimizer {name!r}; choose 'adam' or 'sgd'")
+    raise ValueError(f"unknown optimizer {name!r}; choose one of {list(OPTIMIZERS)}")
 
 
 def _to(batch, device: torch.device):
@@ -101,7 +114,7 @@ def _to(batch, device: torch.device):
     return tuple(part.to(device) for part in batch) if isinstance(batch, tuple) else batch.to(device)
 
 
-class GANTrainer:
+class GANTrainer(Trainer):
     """G, D, their optimisers, the data sampler and the history of one GAN run.
 
     `sample_real(n)` returns a batch of real data; G must offer `sample_z(n, device=...)`.
@@ -109,29 +122,41 @@ class GANTrainer:
     (z, y) to (x, y) and D scores (x, y) (see models/cgan.py); the steps are the same.
     """
 
+    description = "training GAN"
+
     def __init__(self, G: nn.Module, D: nn.Module, sample_real: Callable[[int], Tensor],
                  cfg: GANTrainConfig, device: torch.device | str,
                  checkpoint_path: str | Path | None = None):
-        generator_loss(cfg.loss)  # a wrong loss name fails here, before any training
         self.device = torch.device(device)
         memory_format = torch.channels_last if cfg.channels_last else torch.preserve_format
         self.G = G.to(self.device, memory_format=memory_format)
         self.D = D.to(self.device, memory_format=memory_format)
-        # What the steps call: the models themselves, or their compiled versions (same weights).
-        self._G = torch.compile(self.G) if cfg.compile else self.G
-        self._D = torch.compile(self.D) if cfg.compile else self.D
         self.sample_real = sample_real
         self.cfg = cfg
-        self.opt_d = make_optimizer(D, cfg.optimizer_d, cfg.lr_d, cfg.betas, self.device)
-        self.opt_g = make_optimizer(G, cfg.optimizer_g, cfg.lr_g, cfg.betas, self.device)
-        self.checkpoint_path = Path(checkpoint_path) if checkpoint_path else None
-        self.history: History = defaultdict(list)
-        self.step = 0
-        self._pending: list[dict[str, Tensor]] = []  # logs still on the device
-        self._last_good = self._state()
+        # compile=True on a GPU: record the step as a CUDA graph (needs Adam whose state lives on the device).
+        self._capture = cfg.compile and self.device.type == "cuda"
+        if self._capture and (cfg.optimizer_d, cfg.optimizer_g) != ("adam", "adam"):
+            warn_once("compile=True records the GAN step as a CUDA graph only with Adam for both players; "
+                      "training goes on with the eager step.")
+            self._capture = False
+        self.opt_d = make_optimizer(self.D, cfg.optimizer_d, cfg.lr_d, cfg.betas, self.device, self._capture)
+        self.opt_g = make_optimizer(self.G, cfg.optimizer_g, cfg.lr_g, cfg.betas, self.device, self._capture)
+        # What the steps call: the models themselves, or (CPU, compile=True) their compiled versions.
+        compiled = cfg.compile and not self._capture
+        self._G = torch.compile(self.G) if compiled else self.G
+        self._D = torch.compile(self.D) if compiled else self.D
+        self._fast = cfg.compile  # a compiled or captured step is tried until it has worked once
+        self._fast_worked = False
+        self._graph = None
+        self._warmup = 0
+        super().__init__({"G": self.G, "D": self.D}, {"D": self.opt_d, "G": self.opt_g},
+                         total_steps=cfg.steps, log_every=cfg.log_every, checkpoint_every=cfg.checkpoint_every,
+                         schedule=linear_decay(cfg.lr_final), checkpoint_path=checkpoint_path, config=cfg)
+        self.advice = (f"Try smaller learning rates (now lr_d={cfg.lr_d}, lr_g={cfg.lr_g}) or another loss.")
 
     def _autocast(self):
-        return torch.autocast(self.device.type, dtype=torch.bfloat16,
+        # A CUDA graph must not cache autocast's casts between replays.
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, cache_enabled=not self._capture,
                               enabled=self.cfg.amp and self.device.type == "cuda")
 
     # -- one step at a time (what the widget's buttons call)
@@ -148,122 +173,91 @@ class GANTrainer:
         with self._autocast():
             return g_step(self._G, self._D, z, self.opt_g, generator_loss(self.cfg.loss))
 
-    def train_step(self) -> dict[str, Tensor]:
-        """k discriminator steps, then one generator step; the history gets them every log_every steps."""
-        self._set_learning_rates()
+    def algorithm_1(self) -> dict[str, Tensor]:
+        """k discriminator steps, then one generator step (the eager step students read)."""
         d_logs = [self.train_d() for _ in range(self.cfg.k)]
         logs = {key: sum(log[key] for log in d_logs) / len(d_logs) for key in d_logs[0]}
         logs.update(self.train_g())
-        self.step += 1
-        self._pending.append(logs)
-        if len(self._pending) >= self.cfg.log_every:
-            self.flush()
         return logs
 
-    def flush(self) -> dict[str, float]:
-        """Move the pending logs to the history in one device-to-host copy; return the latest.
-
-        Raises TrainingDivergedError (after restoring the last good state) if a loss is NaN/inf."""
-        if not self._pending:
-            return {key: values[-1] for key, values in self.history.items() if values}
-        keys = list(self._pending[0])
-        values = torch.stack([torch.stack([log[key] for key in keys]) for log in self._pending]).cpu()
-        first = self.step - len(self._pending) + 1
-        self._pending = []
-        for row, step in zip(values.tolist(), range(first, self.step + 1)):
-            self.history["step"].append(step)
-            for key, value in zip(keys, row):
-                self.history[key].append(value)
-            if not (math.isfinite(row[keys.index("loss_d")]) and math.isfinite(row[keys.index("loss_g")])):
-                self._diverged(dict(zip(keys, row)), step)
-        return dict(zip(keys, values[-1].tolist()))
-
-    # -- the loop
-    def train(self, steps: int | None = None, hooks: Sequence[Callable[[GANTrainer], None]] = (),
-              progress: bool = True) -> History:
-        """Run `steps` training steps (default cfg.steps); Ctrl-C stops and keeps what was trained."""
-        steps = self.cfg.steps if steps is None else steps
-        bar = tqdm(range(steps), desc="training GAN", disable=not progress, mininterval=0.5)
+    def training_step(self) -> dict[str, Tensor]:
+        if not self._fast:
+            return self.algorithm_1()
+        if not self._fast_worked:
+            self.flush(keep=True)  # a failed first try is undone from here
         try:
-            for _ in bar:
-                self.train_step()
-                if self.step % self.cfg.checkpoint_every == 0:
-                    self.flush()  # only a state whose losses were all finite is kept as good
-                    self._last_good = self._state()
-                    self.save()
-                for hook in hooks:
-                    hook(self)
-                if self.step % max(self.cfg.log_every, 50) == 0:
-                    logs = self.flush()
-                    bar.set_postfix(loss_d=f"{logs['loss_d']:.3f}", loss_g=f"{logs['loss_g']:.3f}",
-                                    d_real=f"{logs['d_real']:.2f}", refresh=False)
-        except KeyboardInterrupt:
-            print(f"Interrupted at step {self.step}: G, D and the history so far are kept "
-                  "(trainer.G, trainer.D, trainer.history); call train() again to go on.")
-        finally:
-            bar.close()
-        self.flush()
-        self.save()
-        return self.history
+            logs = self._captured_step() if self._capture else self.algorithm_1()
+        except Exception as error:  # noqa: BLE001 -- a compiler failure must not end a student's run
+            if self._fast_worked:
+                raise
+            self._fall_back(error)
+            return self.algorithm_1()
+        self._fast_worked = not self._capture or self._graph is not None
+        return logs
 
-    # -- safety
-    def _state(self) -> dict:
-        return {"step": self.step, "G": copy.deepcopy(self.G.state_dict()), "D": copy.deepcopy(self.D.state_dict())}
+    def _fall_back(self, error: Exception) -> None:
+        kind = "CUDA graph capture" if self._capture else "torch.compile"
+        warn_once(f"compile=True: {kind} failed ({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}); "
+                  "training goes on with the eager step, which computes the same updates more slowly.")
+        self.restore()
+        self._fast = self._capture = False
+        self._graph = None
+        self._G, self._D = self.G, self.D
 
-    def _diverged(self, logs: dict[str, float], step: int) -> None:
-        bad = [key for key in ("loss_d", "loss_g") if not math.isfinite(logs[key])]
-        self.G.load_state_dict(self._last_good["G"])
-        self.D.load_state_dict(self._last_good["D"])
-        self.step = self._last_good["step"]
-        self._pending = []
-        for values in self.history.values():  # drop the steps that led to the divergence
-            del values[self.step:]
-        raise TrainingDivergedError(
-            f"{' and '.join(bad)} became {logs[bad[0]]} at step {step}. G and D were restored to the last "
-            f"good state (step {self.step}); the history up to there is in trainer.history. Try smaller "
-            f"learning rates (now lr_d={self.cfg.lr_d}, lr_g={self.cfg.lr_g}) or another loss.")
+    # -- the GPU path: Algorithm 1 recorded once as a CUDA graph, then replayed
+    def _captured_step(self) -> dict[str, Tensor]:
+        if self._graph is None and self._warmup < 3:
+            # Warm-up steps on a side stream (cuDNN picks its kernels, autograd its streams) before recording.
+            self._warmup += 1
+            side = torch.cuda.Stream(self.device)
+            side.wait_stream(torch.cuda.current_stream(self.device))
+            with torch.cuda.stream(side):
+                logs = self.algorithm_1()
+            torch.cuda.current_stream(self.device).wait_stream(side)
+            return logs
+        if self._graph is None:
+            self.opt_d.zero_grad(set_to_none=True)
+            self.opt_g.zero_grad(set_to_none=True)
+            graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(graph):
+                logs = self.algorithm_1()
+                self._static_keys = list(logs)
+                self._static_logs = torch.stack([logs[key].float() for key in self._static_keys])
+            self._graph = graph  # recording ran nothing: the replay below is this step's update
+        self._graph.replay()
+        row = self._static_logs.clone()  # the next replay overwrites the static buffer
+        return {key: row[i] for i, key in enumerate(self._static_keys)}
 
-    def save(self) -> Path | None:
-        """Write G, D and the history to checkpoint_path, if one was given."""
-        if self.checkpoint_path is None:
-            return None
-        return save_checkpoint(self.checkpoint_path, {"G": self.G, "D": self.D},
-                               {"step": self.step, "train_config": asdict(self.cfg),
-                                "history": dict(self.history)})
+    def on_restore(self) -> None:
+        # The graph holds the addresses of the optimisers' state; a restore that emptied it needs a new graph.
+        if self._graph is not None and not all(opt.state for opt in self.optimizers.values()):
+            self._graph = None
+            self._warmup = 0
 
     def reconfigure(self, **changes) -> None:
         """Change k, loss, batch_size, learning rates... between steps."""
-        if "loss" in changes:
-            generator_loss(changes["loss"])
-        fixed = {"compile", "channels_last"} & set(changes)
+        fixed = {"compile", "channels_last", "optimizer_d", "optimizer_g", "betas"} & set(changes)
         if fixed:
             raise ValueError(f"{', '.join(sorted(fixed))} is fixed when the trainer is built; make a new GANTrainer")
+        cfg = replace(self.cfg, **changes)  # validated here
         self.flush()
-        self.cfg = replace(self.cfg, **changes)
-
-    def _set_learning_rates(self) -> None:
-        # A linear decay lets the game settle: with a constant rate the players keep circling.
-        progress = min(self.step / max(self.cfg.steps, 1), 1.0)
-        factor = 1.0 - (1.0 - self.cfg.lr_final) * progress
-        for optimizer, lr in ((self.opt_d, self.cfg.lr_d), (self.opt_g, self.cfg.lr_g)):
-            for group in optimizer.param_groups:
-                group["lr"] = lr * factor
+        self.cfg = cfg
+        self.total_steps, self.log_every, self.checkpoint_every = cfg.steps, cfg.log_every, cfg.checkpoint_every
+        self.schedule = linear_decay(cfg.lr_final)
+        self.base_lrs = {"D": [cfg.lr_d], "G": [cfg.lr_g]}
+        self._graph = None  # k, the loss or the batch size may have changed: record again
+        self._warmup = 0
 
 
 def train_gan(G: nn.Module, D: nn.Module, sample_real: Callable[[int], Tensor], cfg: GANTrainConfig,
               device: torch.device | str, hooks: Sequence[Callable[[GANTrainer], None]] = (),
-              checkpoint_path: str | Path | None = None, progress: bool = True) -> History:
-    """Train G and D in place for cfg.steps steps; return the history (a dict of lists)."""
+              checkpoint_path: str | Path | None = None, progress: bool = True) -> GANTrainer:
+    """Train G and D in place for cfg.steps steps; return the trainer (its history: trainer.history).
+
+    After Ctrl-C or a caught TrainingDivergedError, `trainer.train()` goes on to cfg.steps."""
     trainer = GANTrainer(G, D, sample_real, cfg, device, checkpoint_path)
-    return trainer.train(hooks=hooks, progress=progress)
-
-
-def every(n: int, hook: Callable[[GANTrainer], None]) -> Callable[[GANTrainer], None]:
-    """A hook that calls `hook` on every n-th step only."""
-    def maybe(trainer: GANTrainer) -> None:
-        if trainer.step % n == 0:
-            hook(trainer)
-    return maybe
+    trainer.train(hooks=hooks, progress=progress)
+    return trainer
 
 
 @torch.no_grad()
