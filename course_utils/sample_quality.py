@@ -13,9 +13,44 @@ import torch
 from torch import Tensor, nn
 
 
+RANGE_TOLERANCE = 1e-3  # rounding slack (bfloat16 outputs) beyond [-1, 1]
+
+
+def check_mnist_images(images: Tensor, caller: str = "classifier_outputs") -> None:
+    """Refuse, with what to do instead, anything but float images (N, 1, 28, 28) in [-1, 1]: the MNIST
+    readers' input. A wrong shape would be reshaped into the wrong number of images, and uint8 pixels
+    in [0, 255] would all be read as the same digit."""
+    if not isinstance(images, Tensor):
+        raise TypeError(f"{caller} needs a tensor of images (N, 1, 28, 28); got a {type(images).__name__}")
+    shape = tuple(images.shape)
+    if images.dim() != 4 or shape[1:] != (1, 28, 28) or shape[0] == 0:
+        if images.dim() == 4 and shape[1] == 3:
+            hint = "; for RGB images use data.rgb_to_grey(images) first"
+        elif images.dim() == 4 and shape[1] == 1 and shape[0] > 0:
+            hint = "; the readers were trained on 28x28 MNIST digits: resize or crop to 28x28 first"
+        elif images.dim() == 3 and shape[1:] == (28, 28):
+            hint = "; add the channel axis: images[:, None]"
+        elif images.dim() == 2 and images.shape[1] == 784:
+            hint = "; reshape flat images with images.reshape(-1, 1, 28, 28)"
+        else:
+            hint = ""
+        raise ValueError(f"{caller} reads at least one grey 28x28 image, shape (N, 1, 28, 28); got {shape}{hint}")
+    if not images.is_floating_point():
+        raise ValueError(f"{caller} needs float images in [-1, 1]; got {images.dtype} (for uint8 pixels in "
+                         "[0, 255] use data.to_signed_unit(images))")
+    if not bool(torch.isfinite(images).all()):
+        raise ValueError(f"{caller} got images holding NaN or inf (did the generator diverge?)")
+    low, high = float(images.min()), float(images.max())
+    if low < -1 - RANGE_TOLERANCE or high > 1 + RANGE_TOLERANCE:
+        raise ValueError(f"{caller} needs images in [-1, 1] (the range of data.to_signed_unit and of a Tanh "
+                         f"generator); got values from {low:.4g} to {high:.4g}. Pixels in [0, 255]: use "
+                         "data.to_signed_unit(images); in [0, 1]: images * 2 - 1")
+
+
 @torch.no_grad()
 def classifier_outputs(classifier: nn.Module, images: Tensor, batch_size: int = 1000) -> tuple[Tensor, Tensor]:
-    """Penultimate features (n, d) and logits (n, 10) of images in [-1, 1], on the CPU, in float64."""
+    """Penultimate features (n, d) and logits (n, 10) of images (n, 1, 28, 28) in [-1, 1], on the CPU, in float64."""
+    check_mnist_images(images)
     classifier.eval()
     device = next(classifier.parameters()).device
     features, logits = [], []
@@ -31,20 +66,50 @@ def _sqrtm_psd(matrix: Tensor) -> Tensor:
     return vectors @ torch.diag(values.clamp_min(0).sqrt()) @ vectors.T
 
 
+def check_feature_sets(features_a: Tensor, features_b: Tensor, min_rows: int, why: str,
+                       names: tuple[str, str] = ("features_a", "features_b")) -> tuple[Tensor, Tensor]:
+    """Both as float64 matrices (n, d) with the same d and at least `min_rows` rows each, or a ValueError
+    that names the argument and says what is expected (`why`: what the rows are needed for)."""
+    checked = []
+    for features, name in zip((features_a, features_b), names):
+        features = torch.as_tensor(features).double()
+        if features.dim() != 2:
+            raise ValueError(f"{name} must be a feature matrix (n, d), one row per sample; got shape "
+                             f"{tuple(features.shape)}")
+        if len(features) < min_rows:
+            raise ValueError(f"{name} needs at least {min_rows} samples ({why}); got {len(features)}")
+        checked.append(features)
+    if checked[0].shape[1] != checked[1].shape[1]:
+        raise ValueError(f"{names[0]} and {names[1]} must have the same feature size d (features of the same "
+                         f"network); got d = {checked[0].shape[1]} and d = {checked[1].shape[1]}")
+    return checked[0], checked[1]
+
+
 def frechet_distance(features_a: Tensor, features_b: Tensor) -> float:
     """||mu_a - mu_b||^2 + Tr(C_a + C_b - 2 (C_a C_b)^(1/2)) between Gaussians fitted to two feature sets."""
+    features_a, features_b = check_feature_sets(features_a, features_b, 2, "a covariance needs two")
     return frechet_distance_from_stats(*feature_statistics(features_a), *feature_statistics(features_b))
 
 
 def feature_statistics(features: Tensor) -> tuple[Tensor, Tensor]:
-    """Mean and covariance (float64) of a feature set: all the Frechet distance needs of it."""
+    """Mean and covariance (float64) of a feature set (n >= 2, d): all the Frechet distance needs of it."""
     features = torch.as_tensor(features).double()
+    if features.dim() != 2 or len(features) < 2:
+        raise ValueError("feature_statistics needs a feature matrix (n, d) with n >= 2 rows (a covariance needs "
+                         f"two samples); got shape {tuple(features.shape)}")
     return features.mean(0), torch.cov(features.T)
 
 
 def frechet_distance_from_stats(mu_a: Tensor, cov_a: Tensor, mu_b: Tensor, cov_b: Tensor) -> float:
     """The Frechet distance between N(mu_a, cov_a) and N(mu_b, cov_b)."""
     mu_a, cov_a, mu_b, cov_b = (torch.as_tensor(t).double() for t in (mu_a, cov_a, mu_b, cov_b))
+    for mu, cov, side in ((mu_a, cov_a, "a"), (mu_b, cov_b, "b")):
+        if mu.dim() != 1 or tuple(cov.shape) != (len(mu), len(mu)):
+            raise ValueError(f"mu_{side} must be a mean vector (d,) and cov_{side} its covariance (d, d); got "
+                             f"{tuple(mu.shape)} and {tuple(cov.shape)}")
+    if len(mu_a) != len(mu_b):
+        raise ValueError(f"the two Gaussians must live in the same feature space; got d = {len(mu_a)} and "
+                         f"d = {len(mu_b)}")
     root_a = _sqrtm_psd(cov_a)
     # Tr((C_a C_b)^(1/2)) = Tr((C_a^(1/2) C_b C_a^(1/2))^(1/2)), a symmetric PSD matrix: stable eigenvalues.
     cross = torch.linalg.eigvalsh(root_a @ cov_b @ root_a).clamp_min(0).sqrt().sum()
@@ -53,8 +118,13 @@ def frechet_distance_from_stats(mu_a: Tensor, cov_a: Tensor, mu_b: Tensor, cov_b
 
 def kernel_inception_distance(features_a: Tensor, features_b: Tensor, subsets: int = 10,
                               subset_size: int = 1000, seed: int = 0) -> tuple[float, float]:
-    """Unbiased MMD^2 with the cubic polynomial kernel (x.y/d + 1)^3: mean and std over random subsets."""
-    a, b = features_a.double(), features_b.double()
+    """Unbiased MMD^2 with the cubic polynomial kernel (x.y/d + 1)^3: mean and std over random subsets
+    of min(subset_size, n_a, n_b) samples (at least 2: the estimate averages over pairs of samples)."""
+    if subsets < 1 or subset_size < 2:
+        raise ValueError(f"kernel_inception_distance needs subsets >= 1 and subset_size >= 2 (the unbiased "
+                         f"estimate averages over pairs of distinct samples); got subsets={subsets}, "
+                         f"subset_size={subset_size}")
+    a, b = check_feature_sets(features_a, features_b, 2, "the unbiased estimate averages over pairs of samples")
     d = a.shape[1]
     m = min(subset_size, len(a), len(b))
     generator = torch.Generator().manual_seed(seed)
@@ -80,7 +150,10 @@ def precision_recall(real: Tensor, fake: Tensor, k: int = 3) -> tuple[float, flo
     Each manifold is the union of balls around its points with radius the distance to the k-th
     nearest neighbour (Kynkaanniemi et al. 2019, k = 3).
     """
-    real, fake = real.double(), fake.double()
+    if not isinstance(k, int) or k < 1:
+        raise ValueError(f"precision_recall needs a whole number k >= 1 of neighbours; got k={k!r}")
+    real, fake = check_feature_sets(real, fake, k + 1, f"k={k} neighbours besides the sample itself",
+                                    names=("real", "fake"))
 
     def inside(points: Tensor, manifold: Tensor) -> float:
         radii = _kth_neighbour_radius(manifold, k)
