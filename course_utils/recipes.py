@@ -52,8 +52,8 @@ MNIST_GAN = Recipe(MLPGANConfig(), GANTrainConfig(steps=20_000, batch_size=64, k
 DCGAN_CIFAR10 = Recipe(DCGANConfig(), GANTrainConfig(
     steps=20_000, batch_size=128, k=1, loss="non_saturating", lr_d=2e-4, lr_g=2e-4, betas=(0.5, 0.999),
     lr_final=0.1, checkpoint_every=1000, log_every=50, channels_last=True))
-# The CPU recipe, what two CPU cores train in about half an hour: half the widths (a quarter of the
-# FLOPs per step) and 8,000 steps (about 20 epochs), the same optimiser.
+# The CPU recipe: half the widths (a quarter of the FLOPs per step) and 8,000 steps (about 20 epochs),
+# the same optimiser.
 DCGAN_CIFAR10_CPU = Recipe(replace(DCGANConfig(), g_width=32, d_width=32),
                            replace(DCGAN_CIFAR10.train, steps=8_000))
 
