@@ -42,12 +42,22 @@ def test_bad_mixture_arguments():
 
 def test_mnist_offline_without_mirror_gives_a_clear_error(data_cache, monkeypatch):
     monkeypatch.delenv("COURSE_DATA_MIRROR", raising=False)
+    monkeypatch.setenv("COURSE_OFFLINE", "1")
+    with pytest.raises(data.DatasetNotFoundError) as error:
+        data.mnist()
+    message = str(error.value)
+    for expected in ("MNIST", "train-images-idx3-ubyte.gz", str(data_cache / "MNIST" / "raw"),
+                     "COURSE_DATA", "COURSE_DATA_MIRROR", "unset COURSE_OFFLINE (now '1')"):
+        assert expected in message
+
+
+def test_download_false_is_not_blamed_on_course_offline(data_cache, monkeypatch):
+    monkeypatch.delenv("COURSE_DATA_MIRROR", raising=False)
+    monkeypatch.delenv("COURSE_OFFLINE", raising=False)
     with pytest.raises(data.DatasetNotFoundError) as error:
         data.mnist(download=False)
     message = str(error.value)
-    for expected in ("MNIST", "train-images-idx3-ubyte.gz", str(data_cache / "MNIST" / "raw"),
-                     "COURSE_DATA", "COURSE_DATA_MIRROR", "COURSE_OFFLINE"):
-        assert expected in message
+    assert "pass download=True" in message and "COURSE_OFFLINE" not in message
 
 
 def test_a_failed_download_becomes_the_same_clear_error(data_cache, monkeypatch):
@@ -56,8 +66,33 @@ def test_a_failed_download_becomes_the_same_clear_error(data_cache, monkeypatch)
     def no_network(root):
         raise OSError("Temporary failure in name resolution")
 
-    with pytest.raises(data.DatasetNotFoundError, match="download failed.*name resolution"):
+    with pytest.raises(data.DatasetNotFoundError, match="download failed:\n    OSError: Temporary failure in name"):
         data.ensure_archives(data.MNIST_ARCHIVES, no_network, download=True)
+
+
+def test_a_failed_mnist_download_shows_its_whole_cause(data_cache, monkeypatch):
+    """torchvision's MNIST error puts the cause after a colon and a line break: all of it is shown."""
+    monkeypatch.delenv("COURSE_DATA_MIRROR", raising=False)
+    monkeypatch.delenv("COURSE_OFFLINE", raising=False)
+
+    def no_network(root):
+        try:
+            raise OSError(-3, "Temporary failure in name resolution")
+        except OSError as cause:
+            raise RuntimeError("Error downloading train-images-idx3-ubyte.gz:\nTried https://ossci-datasets.s3."
+                               "amazonaws.com/mnist/, got:\n<urlopen error [Errno -3] Temporary failure in name "
+                               "resolution>\n") from cause
+
+    with pytest.raises(data.DatasetNotFoundError) as error:
+        data.ensure_archives(data.MNIST_ARCHIVES, no_network)
+    message = str(error.value)
+    for expected in ("RuntimeError: Error downloading train-images-idx3-ubyte.gz:",
+                     "Tried https://ossci-datasets.s3.amazonaws.com/mnist/, got:",
+                     "<urlopen error [Errno -3] Temporary failure in name resolution>",
+                     "caused by OSError: [Errno -3] Temporary failure in name resolution",
+                     "check the network connection"):
+        assert expected in message
+    assert "COURSE_OFFLINE" not in message  # it was not set: no advice about it
 
 
 def test_a_damaged_mirror_file_is_refused(data_cache, tmp_path, monkeypatch):

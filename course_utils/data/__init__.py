@@ -10,18 +10,20 @@ Every public name is re-exported here: ``from course_utils import data; data.mni
 
 from .derived import (MNIST_M_PATCH, UNPAIRED_SPLITS, blend_mnist_m, grey_to_rgb, image_folder_domains, mnist_m,
                       rgb_to_grey, unpaired_mnist_domains)
-from .loading import (CIFAR10_CLASSES, CIFAR10_PIXEL_SHA256, CIFAR10_SOURCE, MNIST_ARCHIVES, MNIST_VALIDATION_SIZE,
-                      ArchiveSpec, DatasetNotFoundError, SignedImages, batch_sampler, cifar10, cifar10_tensors,
-                      data_root, ensure_archives, file_hash, image_sampler, md5sum, mirror_root, mnist, mnist_tensors,
-                      mnist_train_validation, offline, to_signed_unit, to_uint8)
+from .loading import (CIFAR10_ARCHIVE, CIFAR10_ARCHIVE_MD5, CIFAR10_CLASSES, CIFAR10_PIXEL_SHA256, CIFAR10_SOURCE,
+                      MNIST_ARCHIVES, MNIST_VALIDATION_SIZE, ArchiveSpec, DatasetNotFoundError, SignedImages,
+                      batch_sampler, cifar10, cifar10_tensors, data_root, describe_error, ensure_archives, file_hash,
+                      image_sampler, md5sum, mirror_root, mnist, mnist_tensors, mnist_train_validation, offline,
+                      to_signed_unit, to_uint8)
 from .toy import GaussianMixture, bimodal_1d, gaussian_1d, grid_2d, ring_2d
 
 __all__ = [
     "GaussianMixture", "bimodal_1d", "gaussian_1d", "grid_2d", "ring_2d",
-    "CIFAR10_CLASSES", "CIFAR10_PIXEL_SHA256", "CIFAR10_SOURCE", "MNIST_ARCHIVES", "MNIST_VALIDATION_SIZE",
-    "ArchiveSpec", "DatasetNotFoundError", "SignedImages", "batch_sampler", "cifar10", "cifar10_tensors",
-    "data_root", "ensure_archives", "file_hash", "image_sampler", "md5sum", "mirror_root", "mnist", "mnist_tensors",
-    "mnist_train_validation", "offline", "to_signed_unit", "to_uint8",
+    "CIFAR10_ARCHIVE", "CIFAR10_ARCHIVE_MD5", "CIFAR10_CLASSES", "CIFAR10_PIXEL_SHA256", "CIFAR10_SOURCE",
+    "MNIST_ARCHIVES", "MNIST_VALIDATION_SIZE", "ArchiveSpec", "DatasetNotFoundError", "SignedImages",
+    "batch_sampler", "cifar10", "cifar10_tensors", "data_root", "describe_error", "ensure_archives", "file_hash",
+    "image_sampler", "md5sum", "mirror_root", "mnist", "mnist_tensors", "mnist_train_validation", "offline",
+    "to_signed_unit", "to_uint8",
     "MNIST_M_PATCH", "UNPAIRED_SPLITS", "blend_mnist_m", "grey_to_rgb", "image_folder_domains", "mnist_m",
     "rgb_to_grey", "unpaired_mnist_domains",
 ]

@@ -9,9 +9,10 @@ Real datasets are found in this order:
 Every archive is checked against its published MD5. When all three fail, the error names the
 dataset, the files, the folder to put them in and the environment variables.
 
-CIFAR-10 adds one source: the mirror holds it as PNG class folders (ImageFolder layout), not as
-torchvision's archive. Those are decoded once, checked against the SHA-256 of the original pixel
-bytes, and cached as one uint8 tensor file (see `cifar10_tensors`).
+CIFAR-10 is read from torchvision's archive (unpacked into the cache once it passes its MD5) or,
+where a mirror holds it as PNG class folders (ImageFolder layout) instead, from those PNGs: decoded
+once, checked against the SHA-256 of the original pixel bytes. Either way it is cached as one uint8
+tensor file (see `cifar10_tensors`).
 
 The images come out as uint8 tensors; `to_signed_unit` maps them to [-1, 1] (a Tanh generator's
 range) and the samplers draw random batches for the trainers.
@@ -96,17 +97,40 @@ def _missing(spec: ArchiveSpec, folder: Path) -> list[str]:
             if not (folder / name).is_file() or md5sum(folder / name) != md5]
 
 
-def _not_found_message(spec: ArchiveSpec, missing: list[str], reason: str, downloaded: bool = False) -> str:
+def describe_error(error: BaseException, indent: str = "    ") -> str:
+    """An exception in full, for an error message: its type and every line of its message, then its causes'."""
+    parts, seen = [], set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        lines = [line.rstrip() for line in str(error).strip().splitlines() if line.strip()]
+        parts.append(type(error).__name__ + (": " + f"\n{indent}".join(lines) if lines else ""))
+        error = error.__cause__ if error.__cause__ is not None else (
+            None if error.__suppress_context__ else error.__context__)
+    return f"\n{indent}caused by ".join(parts)
+
+
+def _download_advice(download: bool | None, downloaded: bool) -> str:
+    """The last line of a not-found message: what to change about downloading, true to the call's settings."""
+    if downloaded:
+        return "  or check the network connection and try again"
+    if download is False:
+        return "  or pass download=True on a machine with network"
+    if offline():
+        return (f"  or unset COURSE_OFFLINE (now {os.environ.get('COURSE_OFFLINE')!r}) on a machine with network, "
+                "or pass download=True")
+    return "  or pass download=True on a machine with network"
+
+
+def _not_found_message(spec: ArchiveSpec, missing: list[str], reason: str, downloaded: bool = False,
+                       download: bool | None = None) -> str:
     cache = data_root() / spec.folder
     mirror = mirror_root()
-    network = ("  or check the network connection and try again" if downloaded else
-               "  or allow the download (unset COURSE_OFFLINE, or pass download=True) on a machine with network")
     return (
         f"{spec.name} is not available: {reason}\n"
         f"  files needed: {', '.join(missing)}\n"
         f"  put them in:  {cache}  (the cache; set COURSE_DATA to move it)\n"
         f"  or set COURSE_DATA_MIRROR to a folder holding {spec.folder}/ (now: {mirror or 'unset'})\n"
-        f"{network}; source: {spec.source}"
+        f"{_download_advice(download, downloaded)}; source: {spec.source}"
     )
 
 
@@ -135,16 +159,14 @@ def ensure_archives(spec: ArchiveSpec, fetch: Callable[[Path], None], download: 
             partial.replace(folder / name)
         missing = _missing(spec, folder)
     if missing:
-        download = (not offline()) if download is None else download
-        if not download:
+        if not ((not offline()) if download is None else download):
             raise DatasetNotFoundError(_not_found_message(
-                spec, missing, "it is not in the cache or the mirror, and downloading is off"))
+                spec, missing, "it is not in the cache or the mirror, and downloading is off", download=download))
         try:
             fetch(root)
-        except Exception as error:  # any network failure ends in the same clear message
-            first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        except Exception as error:  # any network failure ends in the same clear message, with its whole cause
             raise DatasetNotFoundError(_not_found_message(
-                spec, missing, f"the download failed ({type(error).__name__}: {first_line})", downloaded=True)) from error
+                spec, missing, f"the download failed:\n    {describe_error(error)}", downloaded=True)) from error
         missing = _missing(spec, folder)
         if missing:
             raise DatasetNotFoundError(_not_found_message(
@@ -195,7 +217,9 @@ def to_uint8(images: Tensor) -> Tensor:
 def batch_sampler(images: Tensor, generator: torch.Generator | None = None) -> Callable[[int], Tensor]:
     """A `sample_real(n)` for the trainer: n random rows of `images` (already on their device)."""
     def sample(n: int) -> Tensor:
-        index = torch.randint(len(images), (n,), generator=generator)
+        # Drawn where the images are (no host work per batch, so a GPU step can be recorded as a CUDA graph).
+        index = torch.randint(len(images), (n,), generator=generator,
+                              device=generator.device if generator is not None else images.device)
         return images[index.to(images.device)]
     return sample
 
@@ -219,17 +243,54 @@ def _pixel_sha256(images_nhwc: Tensor) -> str:
     return hashlib.sha256(images_nhwc.contiguous().numpy().tobytes()).hexdigest()
 
 
-def _cifar10_message(split: str, reason: str) -> str:
+CIFAR10_ARCHIVE = "cifar-10-python.tar.gz"  # torchvision's download; it unpacks to cifar-10-batches-py/
+CIFAR10_ARCHIVE_MD5 = "c58f30108f718f92721af3b95e74349a"  # the checksum torchvision verifies (CIFAR10.tgz_md5)
+
+
+def _cifar10_message(split: str, reason: str, download: bool | None = None, downloaded: bool = False) -> str:
     mirror = mirror_root()
     return (
         f"CIFAR-10 ({split}) is not available: {reason}\n"
-        f"  put torchvision's archive (cifar-10-python.tar.gz, or its folder cifar-10-batches-py/) in:  "
-        f"{data_root()}  (the cache; set COURSE_DATA to move it)\n"
-        f"  or set COURSE_DATA_MIRROR to a folder holding cifar10/{{train,test}}/<class>/<index>.png "
-        f"(now: {mirror or 'unset'})\n"
-        f"  or allow the download (unset COURSE_OFFLINE, or pass download=True) on a machine with network; "
-        f"source: {CIFAR10_SOURCE}"
+        f"  put torchvision's archive {CIFAR10_ARCHIVE} (it is checked, then unpacked), or the folder "
+        f"cifar-10-batches-py/ it unpacks to, in:  {data_root()}  (the cache; set COURSE_DATA to move it)\n"
+        f"  or set COURSE_DATA_MIRROR to a folder holding {CIFAR10_ARCHIVE} or cifar10/{{train,test}}/<class>/"
+        f"<index>.png (now: {mirror or 'unset'})\n"
+        f"{_download_advice(download, downloaded)}; source: {CIFAR10_SOURCE}"
     )
+
+
+def _cifar10_archive(split: str) -> Path | None:
+    """torchvision's CIFAR-10 archive in the cache or the mirror, checked against its MD5; None if in neither."""
+    mirror = mirror_root()
+    for path, where in ((data_root() / CIFAR10_ARCHIVE, "cache"),
+                        (mirror / CIFAR10_ARCHIVE if mirror is not None else None, "mirror")):
+        if path is None or not path.is_file():
+            continue
+        digest = md5sum(path)
+        if digest != CIFAR10_ARCHIVE_MD5:
+            fix = "delete it or replace it" if where == "cache" else "the mirror is damaged, replace that file"
+            raise DatasetNotFoundError(_cifar10_message(
+                split, f"the {where}'s {path} fails its MD5 check (got {digest}, expected "
+                f"{CIFAR10_ARCHIVE_MD5}); {fix}"))
+        return path
+    return None
+
+
+def _unpack_cifar10_archive(archive: Path) -> None:
+    """Unpack a verified archive into the cache as cifar-10-batches-py/ (the folder torchvision reads), never
+    next to the archive: the mirror is read only."""
+    import tarfile
+
+    root = data_root()
+    staging = root / f"cifar-10-batches-py.{os.getpid()}.partial"  # one per process: two kernels may unpack at once
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    with tarfile.open(archive, "r:gz") as tar:
+        tar.extractall(staging, filter="data")  # "data": no absolute paths, links or devices out of the folder
+    target = root / "cifar-10-batches-py"
+    shutil.rmtree(target, ignore_errors=True)  # an incomplete copy torchvision refused
+    (staging / "cifar-10-batches-py").replace(target)
+    shutil.rmtree(staging)
 
 
 def _decode_image_folder(folder: Path) -> tuple[Tensor, Tensor]:
@@ -264,7 +325,9 @@ def cifar10_tensors(train: bool = True, device: torch.device | str = "cpu",
     """CIFAR-10 as uint8 images (N, 3, 32, 32) and int64 labels (N,) on `device`, in the original order.
 
     Sources, in order: this function's own cache (``<COURSE_DATA>/cifar10/<split>.safetensors``),
-    torchvision's archive in the cache, the mirror's PNG folders, torchvision's download.
+    torchvision's unpacked ``cifar-10-batches-py/`` in the cache, its archive ``cifar-10-python.tar.gz``
+    in the cache or the mirror (checked, then unpacked into the cache), the mirror's PNG folders,
+    torchvision's download.
     Train: 50,000 images. Test: 10,000 from torchvision's archive, 1,000 from the mirror.
     """
     from safetensors import SafetensorError
@@ -286,6 +349,14 @@ def cifar10_tensors(train: bool = True, device: torch.device | str = "cpu",
                                        "call cifar10_tensors() again to rebuild it")
     if images is None:
         found = _cifar10_from_torchvision(split, download=False)
+        archive = _cifar10_archive(split) if found is None else None
+        if archive is not None:
+            _unpack_cifar10_archive(archive)
+            found = _cifar10_from_torchvision(split, download=False)
+            if found is None:
+                raise DatasetNotFoundError(_cifar10_message(
+                    split, f"{archive} passes its MD5 check, but torchvision does not read the cifar-10-batches-py/ "
+                    f"unpacked from it in {data_root()}; delete that folder and try again"))
         mirror = mirror_root()
         if found is None and mirror is not None and (mirror / "cifar10" / split).is_dir():
             found = _decode_image_folder(mirror / "cifar10" / split)
@@ -295,17 +366,17 @@ def cifar10_tensors(train: bool = True, device: torch.device | str = "cpu",
                     split, f"the mirror's PNGs in {mirror / 'cifar10' / split} do not match the published "
                     "SHA-256 of the CIFAR-10 pixels; the mirror is damaged"))
         if found is None:
-            download = (not offline()) if download is None else download
-            if not download:
+            if not ((not offline()) if download is None else download):
                 raise DatasetNotFoundError(_cifar10_message(
-                    split, "it is not in the cache or the mirror, and downloading is off"))
+                    split, "it is not in the cache or the mirror, and downloading is off", download=download))
             try:
                 found = _cifar10_from_torchvision(split, download=True)
-            except Exception as error:  # any network failure ends in the same clear message
+            except Exception as error:  # any network failure ends in the same clear message, with its whole cause
                 raise DatasetNotFoundError(_cifar10_message(
-                    split, f"the download failed ({type(error).__name__})")) from error
+                    split, f"the download failed:\n    {describe_error(error)}", downloaded=True)) from error
             if found is None:
-                raise DatasetNotFoundError(_cifar10_message(split, "the download did not pass its MD5 check"))
+                raise DatasetNotFoundError(_cifar10_message(
+                    split, "the download did not pass its MD5 check", downloaded=True))
         images, labels = found
         digest = torch.tensor(list(bytes.fromhex(_pixel_sha256(images))), dtype=torch.uint8)
         cache.parent.mkdir(parents=True, exist_ok=True)
@@ -342,6 +413,7 @@ def image_sampler(images: Tensor, device: torch.device | str, channels_last: boo
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
 
     def sample(n: int) -> Tensor:
-        index = torch.randint(len(images), (n,), generator=generator, device=generator.device if generator else "cpu")
+        index = torch.randint(len(images), (n,), generator=generator,
+                              device=generator.device if generator is not None else images.device)
         return to_signed_unit(images[index.to(images.device)]).contiguous(memory_format=memory_format)
     return sample
