@@ -223,7 +223,14 @@ def live_losses(every: int = 250, window: int = 50) -> Callable:
 
     def hook(trainer) -> None:
         if trainer.step % every == 0:
-            fig = plot_losses(trainer.history, window=window, title=f"step {trainer.step}")
+            trainer.flush()  # the logs still on the device (the engine reads them every log_every steps)
+            history, title = trainer.history, f"step {trainer.step}"
+            if {"loss_d", "loss_g", "d_real", "d_fake"} <= set(history):  # a GAN: its losses and D's outputs
+                fig = plot_losses(history, window=window, title=title)
+            else:  # any other trainer (VAE, CycleGAN, ...): each logged value against the step
+                curves = {key: smooth(values, window) for key, values in history.items() if key != "step"}
+                fig = plot_curves(history["step"], curves, xlabel="step", ylabel="logged value", title=title,
+                                  marker="")
             clear_output(wait=True)
             display(fig)
     return hook

@@ -395,7 +395,7 @@ def fit_mnist_cyclegan(seed: int = 0, steps: int | None = None, hooks=(), ema_de
     weights = [*model.G.parameters(), *model.F.parameters()]
     averages = {decay: [weight.detach().clone() for weight in weights] for decay in ema_decays}
 
-    def average(step, model, history):  # the same update as train_cyclegan's own ema_decay, one per decay
+    def average(trainer):  # the same update as train_cyclegan's own ema_decay, one per decay
         for decay, averaged in averages.items():
             update_average(averaged, weights, decay)
 

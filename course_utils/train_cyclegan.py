@@ -1,25 +1,26 @@
 """Training a CycleGAN: one generator step (both directions), then the discriminator steps.
 
-The same habits as the GAN trainer: small step functions, losses kept on the device and read every
-`log_every` steps, a tqdm bar, hooks, a history dict, a NaN guard that restores the last good state,
-and Ctrl-C keeping what was trained. `MNIST_CYCLEGAN_CONFIG` and `CYCLEGAN_RECIPE` are the pretrained
-model's networks and training (course_utils.pretrain), chosen on a validation split held out from MNIST train.
+`CycleGANTrainer` is those two step functions on the course's training engine (course_utils.engine),
+which brings the loop, the logs read every `log_every` steps, the divergence guard (weights, optimiser
+state and the weight average restored together), the paper's learning-rate schedule, checkpoints,
+hooks `hook(trainer)` and Ctrl-C, the same as for the GANs and the VAE. The pretrained model's networks
+and training are in course_utils.recipes (MNIST_CYCLEGAN).
 """
 
 from __future__ import annotations
 
 import copy
-import math
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
-from torch import Tensor
-from tqdm.auto import tqdm
+from torch import Tensor, nn
 
-from .models.cyclegan import CycleGAN, CycleGANConfig, ImagePool, cycle_loss, identity_loss, lsgan_d_loss, lsgan_g_loss
-from .train import TrainingDivergedError, update_average
+from .engine import (FRACTION, POSITIVE, POSITIVE_INT, History, Hook, Trainer, check_config,
+                     constant_then_linear, fraction)
+from .models.cyclegan import CycleGAN, ImagePool, cycle_loss, identity_loss, lsgan_d_loss, lsgan_g_loss
+from .train import TrainingDivergedError, make_optimizer, update_average  # noqa: F401 (raised by train)
 
 
 @dataclass(frozen=True)
@@ -41,8 +42,12 @@ class CycleGANTrainConfig:
     ema_decay: float = 0.0
 
     def __post_init__(self):
-        if not 0.0 <= self.ema_decay < 1.0:
-            raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
+        below_one = (lambda v: fraction(v) and v < 1.0, "a number in [0, 1)")
+        check_config(self, steps=POSITIVE_INT, batch_size=POSITIVE_INT, lr=POSITIVE, log_every=POSITIVE_INT,
+                     checkpoint_every=POSITIVE_INT, d_steps=POSITIVE_INT, decay_start=below_one, ema_decay=below_one,
+                     betas=(lambda v: len(v) == 2 and all(fraction(b) and b < 1.0 for b in v), "two numbers in [0, 1)"),
+                     recolour_b=(lambda v: isinstance(v, bool), "True or False"),
+                     amp=(lambda v: v is None or isinstance(v, bool), "True, False or None (where it is fast)"))
 
 
 def bfloat16_is_fast(device: torch.device | str) -> bool:
@@ -112,80 +117,70 @@ def discriminator_step(model: CycleGAN, a: Tensor, b: Tensor, fake_a: Tensor, fa
     return {"loss_d_a": loss_a.detach(), "loss_d_b": loss_b.detach()}
 
 
-def train_cyclegan(model: CycleGAN, sample_a: Callable[[int], Tensor], sample_b: Callable[[int], Tensor],
-                   cfg: CycleGANTrainConfig, device: torch.device | str,
-                   hooks: Sequence[Callable[[int, CycleGAN, dict], None]] = (), progress: bool = True) -> dict:
-    """Train `model` in place; `hooks(step, model, history)` run after every step. Returns the history."""
-    device = torch.device(device)
-    amp = bfloat16_is_fast(device) if cfg.amp is None else cfg.amp
-    model.to(device).train()
-    fused = device.type == "cuda"
-    opt_g = torch.optim.Adam([*model.G.parameters(), *model.F.parameters()], cfg.lr, betas=cfg.betas, fused=fused)
-    opt_d = torch.optim.Adam([*model.D_A.parameters(), *model.D_B.parameters()], cfg.lr, betas=cfg.betas, fused=fused)
-    pools = (ImagePool(model.cfg.pool_size, seed=0), ImagePool(model.cfg.pool_size, seed=1))
-    generator_weights = [*model.G.parameters(), *model.F.parameters()]
-    averaged = [weight.detach().clone() for weight in generator_weights] if cfg.ema_decay > 0 else []
-    history: dict[str, list[float]] = defaultdict(list)
-    pending: list[dict[str, Tensor]] = []
-    last_good = (0, copy.deepcopy(model.state_dict()))
+class CycleGANTrainer(Trainer):
+    """A CycleGAN, its two optimisers (G and F together, D_A and D_B together), the two history buffers,
+    the samplers of the two domains and the history of one run.
 
-    def flush() -> None:
-        nonlocal pending
-        if not pending:
-            return
-        keys = list(pending[0])
-        rows = torch.stack([torch.stack([log[key] for key in keys]) for log in pending]).cpu().tolist()
-        first = len(history["step"]) + 1
-        pending = []
-        for step, row in enumerate(rows, start=first):
-            if not all(math.isfinite(value) for value in row):
-                model.load_state_dict(last_good[1])
-                for values in history.values():
-                    del values[last_good[0]:]
-                raise TrainingDivergedError(f"a CycleGAN loss became {row} at step {step}; the networks were restored "
-                                            f"to step {last_good[0]}. Try a smaller learning rate (now {cfg.lr}).")
-            history["step"].append(step)
-            for key, value in zip(keys, row):
-                history[key].append(value)
+    With cfg.ema_decay > 0, `self.average` holds the moving average of G's and F's weights, updated after
+    every step; `use_average()` copies it into G and F (what train_cyclegan does at the end)."""
 
-    bar = tqdm(range(1, cfg.steps + 1), desc="training CycleGAN", disable=not progress, mininterval=0.5)
-    step = 0
-    try:
-        for step in bar:
-            progress_fraction = (step - 1) / cfg.steps
-            factor = 1.0 if progress_fraction < cfg.decay_start else \
-                1.0 - (progress_fraction - cfg.decay_start) / (1.0 - cfg.decay_start)
-            for optimizer in (opt_g, opt_d):
-                for group in optimizer.param_groups:
-                    group["lr"] = cfg.lr * factor
-            a, b = sample_a(cfg.batch_size).to(device), sample_b(cfg.batch_size).to(device)
-            logs, fake_a, fake_b = generator_step(model, a, b, opt_g, amp, cfg.recolour_b)
-            for _ in range(cfg.d_steps):  # the fakes go through the history buffers again each time
-                logs.update(discriminator_step(model, a, b, fake_a, fake_b, pools, opt_d, amp))
-            pending.append(logs)
-            if step % cfg.log_every == 0 or step % cfg.checkpoint_every == 0:
-                flush()
-                bar.set_postfix(cycle=f"{history['cycle'][-1]:.3f}", loss_g=f"{history['loss_g'][-1]:.2f}",
-                                refresh=False)
-            if averaged:
-                update_average(averaged, generator_weights, cfg.ema_decay)
-            if step % cfg.checkpoint_every == 0:
-                last_good = (step, copy.deepcopy(model.state_dict()))
-            for hook in hooks:
-                hook(step, model, history)
-    except KeyboardInterrupt:
-        print(f"Interrupted at step {step}: the model and the history so far are kept; train again to go on.")
-    finally:
-        bar.close()
-    flush()
-    if averaged:
-        with torch.no_grad():
-            for average, weight in zip(averaged, generator_weights):
+    description = "training CycleGAN"
+
+    def __init__(self, model: CycleGAN, sample_a: Callable[[int], Tensor], sample_b: Callable[[int], Tensor],
+                 cfg: CycleGANTrainConfig, device: torch.device | str, checkpoint_path: str | Path | None = None):
+        self.device = torch.device(device)
+        self.model = model.to(self.device).train()
+        self.sample_a, self.sample_b = sample_a, sample_b
+        self.cfg = cfg
+        self.amp = bfloat16_is_fast(self.device) if cfg.amp is None else cfg.amp
+        self.opt_g = make_optimizer(nn.ModuleList([model.G, model.F]), "adam", cfg.lr, cfg.betas, self.device)
+        self.opt_d = make_optimizer(nn.ModuleList([model.D_A, model.D_B]), "adam", cfg.lr, cfg.betas, self.device)
+        self.pools = (ImagePool(model.cfg.pool_size, seed=0), ImagePool(model.cfg.pool_size, seed=1))
+        self.generator_weights = [*model.G.parameters(), *model.F.parameters()]
+        modules = {"G": model.G, "F": model.F, "D_A": model.D_A, "D_B": model.D_B}
+        self.average = None
+        if cfg.ema_decay > 0:  # a module, so that the guard restores it and a checkpoint holds it
+            self.average = copy.deepcopy(nn.ModuleList([model.G, model.F])).requires_grad_(False)
+            modules["average"] = self.average
+        super().__init__(modules, {"G": self.opt_g, "D": self.opt_d}, total_steps=cfg.steps,
+                         log_every=cfg.log_every, checkpoint_every=cfg.checkpoint_every,
+                         schedule=constant_then_linear(cfg.decay_start), checkpoint_path=checkpoint_path, config=cfg)
+        self.advice = f"Try a smaller learning rate (now lr={cfg.lr})."
+
+    def training_step(self) -> dict[str, Tensor]:
+        """One generator step, then cfg.d_steps discriminator steps, on a fresh batch of each domain."""
+        a = self.sample_a(self.cfg.batch_size).to(self.device)
+        b = self.sample_b(self.cfg.batch_size).to(self.device)
+        logs, fake_a, fake_b = generator_step(self.model, a, b, self.opt_g, self.amp, self.cfg.recolour_b)
+        for _ in range(self.cfg.d_steps):  # the fakes go through the history buffers again each time
+            logs.update(discriminator_step(self.model, a, b, fake_a, fake_b, self.pools, self.opt_d, self.amp))
+        if self.average is not None:
+            update_average(list(self.average.parameters()), self.generator_weights, self.cfg.ema_decay)
+        return logs
+
+    def on_restore(self) -> None:
+        for pool in self.pools:  # the buffers may hold fakes of the steps undone (NaN ones, after a divergence)
+            pool.images.clear()
+
+    def train(self, steps: int | None = None, hooks: Sequence[Hook] = (), progress: bool = True) -> History:
+        self.model.train()
+        return super().train(steps, hooks, progress)
+
+    @torch.no_grad()
+    def use_average(self) -> None:
+        """G and F take the moving average of their weights (with ema_decay > 0; else nothing changes)."""
+        if self.average is not None:
+            for average, weight in zip(self.average.parameters(), self.generator_weights):
                 weight.copy_(average)
+
+
+def train_cyclegan(model: CycleGAN, sample_a: Callable[[int], Tensor], sample_b: Callable[[int], Tensor],
+                   cfg: CycleGANTrainConfig, device: torch.device | str, hooks: Sequence[Hook] = (),
+                   progress: bool = True, checkpoint_path: str | Path | None = None) -> History:
+    """Train `model` in place (ending with the averaged G and F if cfg.ema_decay > 0, in eval mode); return
+    the history. `hooks(trainer)` run after every step (CycleGANTrainer)."""
+    trainer = CycleGANTrainer(model, sample_a, sample_b, cfg, device, checkpoint_path)
+    trainer.train(hooks=hooks, progress=progress)
+    trainer.use_average()
     model.eval()
-    return dict(history)
-
-
-# The pretrained model's recipe (python -m course_utils.pretrain mnist_cyclegan).
-MNIST_CYCLEGAN_CONFIG = CycleGANConfig()
-CYCLEGAN_RECIPE = CycleGANTrainConfig()
+    return dict(trainer.history)

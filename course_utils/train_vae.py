@@ -2,36 +2,37 @@
 reconstruction loss (a plain autoencoder), on dynamically binarised MNIST: each pixel of a training
 image is redrawn as Bernoulli(intensity) every time the image is used.
 
-Same conventions as the GAN trainer: a small step function, tqdm progress, hooks, a history dict,
-checkpoints, a NaN guard that restores the last good state, Ctrl-C keeping what was trained.
+`VAETrainer` is one step function on the course's training engine (course_utils.engine), which brings
+the loop, the logs, the divergence guard, the learning-rate schedule, checkpoints, hooks and Ctrl-C,
+the same as for the GANs. Each epoch visits the images in a fresh random order.
 """
 
 from __future__ import annotations
 
-import copy
-import math
 from collections import defaultdict
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch import Tensor, nn
-from tqdm.auto import tqdm
 
-from .checkpoints import save_checkpoint
+from .engine import FRACTION, POSITIVE, POSITIVE_INT, History, Hook, Trainer, check_config, cosine_decay
 from .losses import bernoulli_reconstruction, gaussian_kl
-from .train import TrainingDivergedError
+from .train import TrainingDivergedError, make_optimizer  # noqa: F401 (TrainingDivergedError: raised by train)
 
 
 @dataclass(frozen=True)
 class VAETrainConfig:
-    """Optimisation settings of `train_vae`."""
+    """Optimisation settings of `train_vae`; a wrong value fails here, naming the field and its range."""
 
     epochs: int = 30
     batch_size: int = 128
     lr: float = 1e-3
     lr_final: float = 0.1  # cosine decay to this fraction of lr by the last step
+
+    def __post_init__(self):
+        check_config(self, epochs=POSITIVE_INT, batch_size=POSITIVE_INT, lr=POSITIVE, lr_final=FRACTION)
 
 
 def binarise(images: Tensor, generator: torch.Generator | None = None) -> Tensor:
@@ -43,11 +44,11 @@ def binarise(images: Tensor, generator: torch.Generator | None = None) -> Tensor
     return torch.bernoulli(images.float() / 255.0, generator=generator)
 
 
-def vae_step(model: nn.Module, x: Tensor, optimizer: torch.optim.Optimizer) -> dict[str, float]:
+def vae_step(model: nn.Module, x: Tensor, optimizer: torch.optim.Optimizer) -> dict[str, Tensor]:
     """One gradient step on the mean negative ELBO (a VAE) or reconstruction loss (an autoencoder).
 
     A VAE logs loss (-ELBO), reconstruction and kl; an autoencoder has no ELBO and logs only
-    loss = reconstruction.
+    loss = reconstruction. The values stay on the device as 0-d tensors (the engine reads them in batches).
     """
     output = model(x)
     if isinstance(output, tuple):  # VAE: logits, mu, log_var
@@ -60,11 +61,11 @@ def vae_step(model: nn.Module, x: Tensor, optimizer: torch.optim.Optimizer) -> d
     loss.backward()
     optimizer.step()
     if isinstance(output, tuple):
-        return {"loss": loss.item(), "reconstruction": reconstruction.item(), "kl": kl.item()}
-    return {"loss": loss.item(), "reconstruction": reconstruction.item()}
+        return {"loss": loss.detach(), "reconstruction": reconstruction.detach(), "kl": kl.detach()}
+    return {"loss": loss.detach(), "reconstruction": reconstruction.detach()}
 
 
-def describe_epoch(epoch: int, history: dict[str, list[float]]) -> str:
+def describe_epoch(epoch: int, history: History) -> str:
     """The log line of one epoch: -ELBO and its two terms for a VAE, the reconstruction loss for an autoencoder."""
     if "kl" in history:
         return (f"epoch {epoch}: -ELBO {history['loss'][-1]:.2f} nats "
@@ -72,57 +73,80 @@ def describe_epoch(epoch: int, history: dict[str, list[float]]) -> str:
     return f"epoch {epoch}: reconstruction loss {history['reconstruction'][-1]:.2f} nats per image (binary cross-entropy)"
 
 
+class VAETrainer(Trainer):
+    """A VAE (or an autoencoder), its optimiser, the uint8 training images (N, 1, 28, 28) and the history.
+
+    `trainer.history` holds every step's logs; `trainer.epochs` the per-epoch means ("epoch", "loss",
+    "reconstruction" and, for a VAE, "kl"), in nats per image. For a hook once per epoch:
+    `every(trainer.steps_per_epoch, hook)`.
+    """
+
+    description = "training VAE"
+
+    def __init__(self, model: nn.Module, images: Tensor, cfg: VAETrainConfig, device: torch.device | str,
+                 checkpoint_path: str | Path | None = None, seed: int = 0):
+        self.device = torch.device(device)
+        self.model = model.to(self.device)
+        self.images = images.to(self.device)
+        self.cfg = cfg
+        self.steps_per_epoch = len(images) // cfg.batch_size
+        if self.steps_per_epoch == 0:
+            raise ValueError(f"{len(images)} images make no batch of batch_size={cfg.batch_size}: "
+                             "pass more images or a smaller batch_size.")
+        self.optimizer = make_optimizer(model, "adam", cfg.lr, (0.9, 0.999), self.device)
+        self.generator = torch.Generator(device=self.device).manual_seed(seed)  # batch order and binarisation
+        self.epochs: History = defaultdict(list)
+        self._order, self._order_epoch = None, -1
+        super().__init__({"model": model}, {"model": self.optimizer}, total_steps=cfg.epochs * self.steps_per_epoch,
+                         log_every=min(25, self.steps_per_epoch), checkpoint_every=self.steps_per_epoch,
+                         schedule=cosine_decay(cfg.lr_final), checkpoint_path=checkpoint_path, config=cfg)
+        self.advice = f"Try a smaller lr (now {cfg.lr})."
+
+    def training_step(self) -> dict[str, Tensor]:
+        """The next batch of this epoch's random order, binarised afresh, and one `vae_step`."""
+        epoch, i = divmod(self.step, self.steps_per_epoch)
+        if epoch != self._order_epoch:  # a new random order of the images for every epoch
+            self._order = torch.randperm(len(self.images), generator=self.generator, device=self.device)
+            self._order_epoch = epoch
+        batch = self._order[i * self.cfg.batch_size:(i + 1) * self.cfg.batch_size]
+        x = binarise(self.images[batch], self.generator)
+        return vae_step(self.model, x, self.optimizer)
+
+    def train_step(self) -> dict[str, Tensor]:
+        logs = super().train_step()
+        if self.step % self.steps_per_epoch == 0:  # the end of an epoch: its means, from the per-step logs
+            self.flush()
+            n = self.steps_per_epoch
+            self.epochs["epoch"].append(self.step // n)
+            for key, values in self.history.items():
+                if key != "step":
+                    self.epochs[key].append(sum(values[-n:]) / n)
+        return logs
+
+    def on_restore(self) -> None:
+        for values in self.epochs.values():  # keep only the epochs finished by the restored step
+            del values[self.step // self.steps_per_epoch:]
+
+    def print_epoch(self, trainer: Trainer) -> None:
+        """A hook that prints `describe_epoch` at the end of each epoch."""
+        if self.step % self.steps_per_epoch == 0:
+            print(describe_epoch(self.epochs["epoch"][-1], self.epochs))
+
+    def train(self, steps: int | None = None, hooks: Sequence[Hook] = (), progress: bool = True) -> History:
+        """Train (by default on to cfg.epochs); with progress, a line per epoch. Returns the per-step history."""
+        self.model.train()
+        return super().train(steps, [self.print_epoch, *hooks] if progress else hooks, progress)
+
+
 def train_vae(model: nn.Module, images: Tensor, cfg: VAETrainConfig, device: torch.device | str,
-              hooks: Sequence[Callable[[int, nn.Module, dict], None]] = (), checkpoint_path: str | Path | None = None,
-              progress: bool = True, seed: int = 0) -> dict[str, list[float]]:
-    """Train `model` in place on uint8 `images` (N, 1, 28, 28); return the history.
+              hooks: Sequence[Hook] = (), checkpoint_path: str | Path | None = None,
+              progress: bool = True, seed: int = 0) -> History:
+    """Train `model` in place on uint8 `images` (N, 1, 28, 28); return the per-epoch history.
 
     The history holds per-epoch means of loss, reconstruction and (for a VAE only) kl, in nats per image.
-
-    hooks(epoch, model, history) run after every epoch. Ctrl-C stops and keeps the model as it is;
-    a NaN/inf loss restores the state of the last finished epoch and raises TrainingDivergedError.
-    """
-    device = torch.device(device)
-    model.to(device)
-    images = images.to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    steps_per_epoch = len(images) // cfg.batch_size
-    total = cfg.epochs * steps_per_epoch
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: cfg.lr_final + (1 - cfg.lr_final) * 0.5 * (1 + math.cos(math.pi * min(step / total, 1))))
-    generator = torch.Generator(device=device).manual_seed(seed)
-    history: dict[str, list[float]] = defaultdict(list)
-    last_good = copy.deepcopy(model.state_dict())
-    model.train()
-    try:
-        for epoch in range(1, cfg.epochs + 1):
-            order = torch.randperm(len(images), generator=generator, device=device)
-            sums: dict[str, float] = defaultdict(float)
-            batches = tqdm(range(steps_per_epoch), desc=f"epoch {epoch}/{cfg.epochs}", disable=not progress,
-                           leave=False, mininterval=0.5)
-            for i in batches:
-                x = binarise(images[order[i * cfg.batch_size:(i + 1) * cfg.batch_size]], generator)
-                logs = vae_step(model, x, optimizer)
-                schedule.step()
-                if not math.isfinite(logs["loss"]):
-                    model.load_state_dict(last_good)
-                    raise TrainingDivergedError(
-                        f"the training loss became {logs['loss']} in epoch {epoch}; the model was restored to the end "
-                        f"of epoch {epoch - 1}, the history up to there is kept. Try a smaller lr (now {cfg.lr}).")
-                for key, value in logs.items():
-                    sums[key] += value
-            history["epoch"].append(epoch)
-            for key, value in sums.items():
-                history[key].append(value / steps_per_epoch)
-            last_good = copy.deepcopy(model.state_dict())
-            if progress:
-                print(describe_epoch(epoch, history))
-            if checkpoint_path is not None:
-                save_checkpoint(checkpoint_path, {"model": model},
-                                {"epoch": epoch, "train_config": asdict(cfg), "history": dict(history)})
-            for hook in hooks:
-                hook(epoch, model, history)
-    except KeyboardInterrupt:
-        print(f"Interrupted in epoch {len(history['epoch']) + 1}: the model and the history so far are kept.")
+    hooks(trainer) run after every step (VAETrainer). Ctrl-C stops and keeps the model as it is; a diverging
+    loss restores the last good state and raises TrainingDivergedError."""
+    trainer = VAETrainer(model, images, cfg, device, checkpoint_path, seed)
+    trainer.train(hooks=hooks, progress=progress)
     model.eval()
-    return dict(history)
+    return dict(trainer.epochs)

@@ -1,5 +1,8 @@
 """Conditional GAN and CycleGAN: losses against their formulas, the history buffer, MNIST-M, conditioning."""
 
+import copy
+import re
+
 import pytest
 import torch
 
@@ -8,8 +11,9 @@ from course_utils.models import cgan
 from course_utils.recipes import MNIST_CGAN
 from course_utils.models.cyclegan import (CycleGAN, CycleGANConfig, ImagePool, cycle_loss, identity_loss,
                                           lsgan_d_loss, lsgan_g_loss)
-from course_utils.train import GANTrainer
-from course_utils.train_cyclegan import CycleGANTrainConfig, recolour, train_cyclegan
+from course_utils.engine import every
+from course_utils.train import GANTrainer, TrainingDivergedError
+from course_utils.train_cyclegan import CycleGANTrainConfig, CycleGANTrainer, recolour, train_cyclegan
 
 
 def test_cycle_and_identity_losses_are_mean_absolute_errors():
@@ -223,7 +227,7 @@ def test_weight_averaging_leaves_G_and_F_at_the_moving_average():
     expected = [w.detach().clone() for w in weights]
     last = []
 
-    def track(step, model, history):  # the average, recomputed by hand from the weights after each step
+    def track(trainer):  # the average, recomputed by hand from the weights after each step
         for average, weight in zip(expected, weights):
             average.mul_(0.8).add_(0.2 * weight.detach())
         last[:] = [w.detach().clone() for w in weights]
@@ -237,3 +241,77 @@ def test_weight_averaging_leaves_G_and_F_at_the_moving_average():
     assert any((w - f).abs().max() > 1e-4 for w, f in zip(weights, last))  # not the last weights
     with pytest.raises(ValueError, match="ema_decay"):
         CycleGANTrainConfig(ema_decay=1.0)
+
+
+def small_cyclegan_trainer(sample_a=None, **changes):
+    seed_everything(0)
+    model = CycleGAN(CycleGANConfig(width=4, d_width=4, res_blocks=1))
+    a = torch.randint(0, 256, (32, 3, 28, 28), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    cfg = CycleGANTrainConfig(**{"steps": 30, "batch_size": 4, "log_every": 5, **changes})
+    return CycleGANTrainer(model, sample_a or data.image_sampler(a, "cpu"), data.image_sampler(255 - a, "cpu"), cfg, "cpu")
+
+
+def test_a_nan_batch_is_caught_the_state_restored_the_buffers_emptied_and_training_goes_on():
+    a = torch.randint(0, 256, (32, 3, 28, 28), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    sampler, calls = data.image_sampler(a, "cpu"), []
+
+    def poisoned_sample_a(n):  # the 13th batch of domain A holds a NaN
+        calls.append(n)
+        batch = sampler(n)
+        return batch * float("nan") if len(calls) == 13 else batch
+
+    trainer = small_cyclegan_trainer(poisoned_sample_a, ema_decay=0.9)
+    saved = {}
+
+    def remember(trainer):
+        saved[trainer.step] = copy.deepcopy({"modules": {name: module.state_dict() for name, module in
+                                                         trainer.modules.items()},
+                                             "optimizers": {name: opt.state_dict()["state"] for name, opt in
+                                                            trainer.optimizers.items()}})
+
+    with pytest.raises(TrainingDivergedError, match=r"became nan at step 13.*restored .* \(step 10\)"):
+        trainer.train(hooks=[remember], progress=False)
+    assert trainer.step == 10 and trainer.history["step"] == list(range(1, 11))
+    assert all(not pool.images for pool in trainer.pools)  # no NaN fake survives in the history buffers
+    for name, module in trainer.modules.items():  # G, F, D_A, D_B and the weight average
+        for key, value in module.state_dict().items():
+            assert torch.equal(value, saved[10]["modules"][name][key]), (name, key)
+    for name, optimizer in trainer.optimizers.items():
+        for index, state in optimizer.state_dict()["state"].items():
+            for key, value in state.items():
+                assert torch.equal(value, saved[10]["optimizers"][name][index][key]), (name, index, key)
+    trainer.train(progress=False)  # from step 10 on, without diverging again
+    assert trainer.step == 30 and trainer.history["step"] == list(range(1, 31))
+    assert all(torch.isfinite(torch.tensor(values)).all() for values in trainer.history.values())
+
+
+def test_cyclegan_ctrl_c_then_train_goes_on_to_the_configured_total_and_every_works(capsys):
+    trainer = small_cyclegan_trainer(steps=12, log_every=3)
+    seen = []
+
+    def interrupt(trainer):
+        if trainer.step == 4:
+            raise KeyboardInterrupt
+
+    trainer.train(hooks=[every(2, lambda t: seen.append(t.step)), interrupt], progress=False)
+    assert trainer.step == 4 and "Interrupted at step 4 of 12" in capsys.readouterr().out
+    trainer.train(hooks=[every(2, lambda t: seen.append(t.step))], progress=False)
+    assert trainer.step == 12 and trainer.history["step"] == list(range(1, 13)) and seen == [2, 4, 6, 8, 10, 12]
+
+
+def test_the_cyclegan_schedule_is_constant_then_linear_to_zero():
+    trainer = small_cyclegan_trainer(steps=10, decay_start=0.6, lr=1e-3)
+    rates = []
+    trainer.train(hooks=[lambda t: rates.append(t.opt_g.param_groups[0]["lr"])], progress=False)
+    assert rates == pytest.approx([1e-3] * 7 + [7.5e-4, 5e-4, 2.5e-4])  # the rate each step trained with
+    assert trainer.opt_d.param_groups[0]["lr"] == rates[-1]  # both optimisers follow it
+
+
+@pytest.mark.parametrize("field, value, allowed", [
+    ("steps", 0, "an integer >= 1"), ("batch_size", -1, "an integer >= 1"), ("d_steps", 0, "an integer >= 1"),
+    ("log_every", 0, "an integer >= 1"), ("checkpoint_every", 0, "an integer >= 1"), ("lr", -1e-3, "a finite number > 0"),
+    ("decay_start", 1.0, "a number in [0, 1)"), ("ema_decay", 1.0, "a number in [0, 1)"),
+    ("betas", (0.5, 1.0), "two numbers in [0, 1)"), ("amp", "yes", "True, False or None")])
+def test_a_bad_cyclegan_config_value_names_the_field_and_its_range(field, value, allowed):
+    with pytest.raises(ValueError, match=re.escape(f"CycleGANTrainConfig.{field} = {value!r}: it must be {allowed}")):
+        CycleGANTrainConfig(**{field: value})

@@ -1,10 +1,15 @@
+import copy
+import re
+
 import pytest
 import torch
 
-from course_utils import seed_everything
+from course_utils import plots, seed_everything
+from course_utils import train_vae as train_vae_module
+from course_utils.engine import every
 from course_utils.models.vae import VAE, Autoencoder, VAEConfig
 from course_utils.train import TrainingDivergedError
-from course_utils.train_vae import VAETrainConfig, binarise, train_vae
+from course_utils.train_vae import VAETrainConfig, VAETrainer, binarise, train_vae
 
 
 def toy_images(n=512, seed=0):
@@ -67,6 +72,86 @@ def test_a_diverging_vae_is_stopped_and_restored():
     with pytest.raises(TrainingDivergedError, match="restored"):
         train_vae(vae, toy_images(), VAETrainConfig(epochs=3, batch_size=64, lr=1e12), "cpu", progress=False)
     assert all(torch.isfinite(p).all() for p in vae.parameters())
+
+
+def small_trainer(epochs=3):
+    """A VAE on 512 toy images, batch 64: 8 steps per epoch."""
+    seed_everything(0)
+    return VAETrainer(VAE(VAEConfig(latent=4, hidden=64)), toy_images(), VAETrainConfig(epochs=epochs, batch_size=64),
+                      "cpu")
+
+
+def state_of(trainer):
+    return copy.deepcopy({"model": trainer.model.state_dict(), "optimizer": trainer.optimizer.state_dict()["state"]})
+
+
+def assert_same_state(first, second):
+    for key, value in first["model"].items():
+        assert torch.equal(value, second["model"][key]), key
+    assert first["optimizer"].keys() == second["optimizer"].keys()
+    for index, state in first["optimizer"].items():
+        for key, value in state.items():
+            assert torch.equal(value, second["optimizer"][index][key]), (index, key)
+
+
+def test_a_nan_batch_is_caught_the_weights_and_adam_restored_and_training_goes_on(monkeypatch):
+    trainer = small_trainer()
+    calls = []
+
+    def poisoned_binarise(images, generator=None):  # the 19th batch (epoch 3) holds a NaN
+        calls.append(1)
+        x = binarise(images, generator)
+        return x * float("nan") if len(calls) == 19 else x
+
+    states = {}
+    monkeypatch.setattr(train_vae_module, "binarise", poisoned_binarise)
+    with pytest.raises(TrainingDivergedError, match=r"became nan at step 19.*restored .* \(step 16\)"):
+        trainer.train(hooks=[lambda t: states.setdefault(t.step, state_of(t))], progress=False)
+    # logs are read every 8 steps, and the last good state kept at a read 10 or more steps after the last one
+    assert trainer.step == 16 and len(trainer.history["loss"]) == 16 and trainer.epochs["epoch"] == [1, 2]
+    assert_same_state(state_of(trainer), states[16])  # the weights and Adam's moments of the last good state
+    trainer.train(progress=False)  # goes on from step 16; Adam's moments are not poisoned
+    assert trainer.step == 24 and trainer.epochs["epoch"] == [1, 2, 3]
+    assert all(torch.isfinite(torch.tensor(trainer.history[key])).all() for key in ("loss", "reconstruction", "kl"))
+
+
+def test_ctrl_c_keeps_what_was_trained_and_train_goes_on_to_the_configured_total(capsys):
+    trainer = small_trainer(epochs=2)
+
+    def interrupt(trainer):
+        if trainer.step == 5:
+            raise KeyboardInterrupt
+
+    trainer.train(hooks=[interrupt], progress=False)
+    assert trainer.step == 5 and "Interrupted at step 5 of 16" in capsys.readouterr().out
+    trainer.train(progress=False)
+    assert trainer.step == 16 and len(trainer.history["loss"]) == 16 and trainer.epochs["epoch"] == [1, 2]
+    assert trainer.epochs["loss"][-1] == pytest.approx(sum(trainer.history["loss"][8:]) / 8)
+
+
+def test_every_and_live_losses_work_with_the_vae_trainer(monkeypatch):
+    trainer = small_trainer(epochs=2)
+    seen, figures = [], []
+    monkeypatch.setattr("IPython.display.display", figures.append)
+    trainer.train(hooks=[every(trainer.steps_per_epoch, lambda t: seen.append((t.step, t.epochs["epoch"][-1]))),
+                         plots.live_losses(every=8, window=2)], progress=False)
+    assert seen == [(8, 1), (16, 2)]
+    assert len(figures) == 2
+    assert {line.get_label() for line in figures[-1].axes[0].lines} == {"loss", "reconstruction", "kl"}
+
+
+@pytest.mark.parametrize("field, value, allowed", [
+    ("epochs", 0, "an integer >= 1"), ("batch_size", -1, "an integer >= 1"), ("epochs", 2.5, "an integer >= 1"),
+    ("lr", 0.0, "a finite number > 0"), ("lr", float("nan"), "a finite number > 0"),
+    ("lr_final", 1.5, "a number in [0, 1]")])
+def test_a_bad_config_value_names_the_field_and_its_range(field, value, allowed):
+    with pytest.raises(ValueError, match=re.escape(f"VAETrainConfig.{field} = {value!r}: it must be {allowed}")):
+        VAETrainConfig(**{field: value})
+
+
+def test_too_few_images_for_one_batch_is_said_plainly():
+    with pytest.raises(ValueError, match="10 images make no batch of batch_size=64"):
+        VAETrainer(VAE(VAEConfig(latent=2, hidden=16)), toy_images(10), VAETrainConfig(batch_size=64), "cpu")
 
 
 def test_latent_2d_demo_decodes_the_slider_position():
