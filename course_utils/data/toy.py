@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 from torch import Tensor
@@ -35,6 +36,16 @@ class GaussianMixture:
         noise = torch.randn(n, self.dim, generator=generator)
         x = self.means[component] + self.stds[component, None] * noise
         return x.to(device) if device is not None else x
+
+    def sampler(self, device: torch.device | str) -> Callable[[int], Tensor]:
+        """A trainer's `sample_real(n)` that draws on `device` itself (no host work per batch, so a GPU
+        step can be recorded as a CUDA graph). On the CPU it draws the same numbers as `sample(n)`."""
+        weights, means, stds = (t.to(device) for t in (self.weights, self.means, self.stds))
+
+        def sample(n: int) -> Tensor:
+            component = torch.multinomial(weights, n, replacement=True)
+            return means[component] + stds[component, None] * torch.randn(n, self.dim, device=weights.device)
+        return sample
 
     def log_prob(self, x: Tensor) -> Tensor:
         """Exact log-density at x of shape (n, dim), or (n,) when dim is 1."""
