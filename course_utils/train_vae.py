@@ -19,7 +19,7 @@ from torch import Tensor, nn
 
 from .engine import FRACTION, POSITIVE, POSITIVE_INT, History, Hook, Trainer, check_config, cosine_decay
 from .losses import bernoulli_reconstruction, gaussian_kl
-from .train import TrainingDivergedError, make_optimizer  # noqa: F401 (TrainingDivergedError: raised by train)
+from .train import TrainingDivergedError, make_optimizer  # noqa: F401 (re-exported: what a diverged run raises)
 
 
 @dataclass(frozen=True)
