@@ -140,3 +140,28 @@ def _warn(message, seen):
     if message not in seen:
         seen.add(message)
         warnings.warn(message, RuntimeWarning, stacklevel=2)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+def test_the_cuda_graph_step_trains_and_its_guard_restores_in_place():
+    """compile=True on a GPU: after 3 warm-up steps the step is recorded once and replayed; a caught NaN
+    restores weights and Adam's state into the tensors the graph reads, and training goes on."""
+    from course_utils.data import image_sampler
+    from course_utils.models.dcgan import DCGANConfig, Discriminator as DCGAND, Generator as DCGANG
+
+    small = DCGANConfig(g_width=8, d_width=8)
+    images = torch.randint(0, 256, (256, 3, 32, 32), dtype=torch.uint8)
+    cfg = GANTrainConfig(steps=40, batch_size=16, lr_d=2e-4, lr_g=2e-4, log_every=5, compile=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a fallback to eager would warn: here it must not happen
+        trainer = GANTrainer(DCGANG(small), DCGAND(small), image_sampler(images, "cuda"), cfg, "cuda")
+        trainer.train(20, progress=False)
+    assert trainer._graph is not None and trainer.step == 20
+    assert all(torch.isfinite(torch.tensor(v)).all() for v in trainer.history["loss_d"])
+    for state in trainer.opt_d.state.values():  # poison Adam as a NaN gradient would
+        state["exp_avg"].fill_(float("nan"))
+    with pytest.raises(TrainingDivergedError):
+        trainer.train(10, progress=False)
+    assert adam_state_is_finite(trainer)
+    trainer.train(progress=False)
+    assert trainer.step == 40
