@@ -174,18 +174,17 @@ class Trainer:
         Checks every value; on a bad one, restores the last good state and raises TrainingDivergedError.
         Every `guard_every` steps (or with keep=True) it also checks the weights' norms and, all being good,
         keeps the current state as the last good one."""
-        if not self._pending:
+        keep = (keep or self.step - self._snapshot["step"] >= self.guard_every) and bool(self.modules)
+        if not self._pending and not keep:
             return {key: values[-1] for key, values in self.history.items() if values and key != "step"}
-        keys = list(self._pending[0])
-        rows = torch.stack([torch.stack([log[key].float() for key in keys]) for log in self._pending])
-        keep = keep or self.step - self._snapshot["step"] >= self.guard_every
+        keys = list(self._pending[0]) if self._pending else []
+        logged = [log[key].float() for log in self._pending for key in keys]
         norms = [_weight_norm(module) for module in self.modules.values()] if keep else []
-        rows = torch.cat([rows.flatten(), torch.stack(norms).to(rows.device)]) if norms else rows.flatten()
-        values = rows.cpu().tolist()  # the one transfer
-        width = len(keys)
-        rows, norms = [values[i:i + width] for i in range(0, len(self._pending) * width, width)], \
-            values[len(self._pending) * width:]
-        first = self.step - len(rows) + 1
+        values = torch.stack(logged + norms).cpu().tolist()  # the one transfer
+        width, count = len(keys), len(self._pending)
+        rows = [values[i * width:(i + 1) * width] for i in range(count)]
+        norms = values[count * width:]
+        first = self.step - count + 1
         self._pending = []
         for step, row in enumerate(rows, start=first):
             problem = self._problem(dict(zip(keys, row)))
@@ -200,6 +199,8 @@ class Trainer:
                                f"max_weight_norm={self.max_weight_norm:g})", self.step)
         if keep:
             self._snapshot = self._take_snapshot()  # every value up to here was good
+        if not rows:
+            return {key: values[-1] for key, values in self.history.items() if values and key != "step"}
         return dict(zip(keys, rows[-1]))
 
     def _problem(self, logs: dict[str, float]) -> str | None:

@@ -165,3 +165,15 @@ def test_the_cuda_graph_step_trains_and_its_guard_restores_in_place():
     assert adam_state_is_finite(trainer)
     trainer.train(progress=False)
     assert trainer.step == 40
+
+
+def test_a_checkpoint_step_is_kept_as_good_even_when_its_logs_were_already_read(tmp_path):
+    """log_every=3, checkpoint_every=6: at step 6 the logs were read already; the guard must still keep step 6."""
+    seed_everything(0)
+    cfg = replace(CFG, steps=30, log_every=3, checkpoint_every=6)
+    trainer = GANTrainer(Generator(), Discriminator(), poisoned_sampler({8}), cfg, "cpu",
+                         checkpoint_path=tmp_path / "run.safetensors")
+    trainer.guard_every = 1000  # only the checkpoints refresh the last good state here
+    with pytest.raises(TrainingDivergedError, match=r"at step 8.*\(step 6\)"):
+        trainer.train(progress=False)
+    assert trainer.step == 6 and adam_state_is_finite(trainer)
