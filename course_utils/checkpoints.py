@@ -178,13 +178,19 @@ def read_manifest(directory: Path | None = None) -> dict:
 def load_pretrained(name: str, modules: Modules, directory: Path | None = None) -> dict:
     """Load the pretrained weights `name` into `modules`, verifying the manifest's sha256."""
     directory = directory or pretrained_dir()
+    entry = manifest_entry(name, directory)
+    load_checkpoint(directory / entry["file"], modules, sha256=entry["sha256"])
+    return entry
+
+
+def manifest_entry(name: str, directory: Path | None = None) -> dict:
+    """The manifest's entry `name`; a wrong name lists the names there are."""
+    directory = directory or pretrained_dir()
     manifest = read_manifest(directory)
     if name not in manifest:
         raise CheckpointError(f"no pretrained weights named {name!r} in {directory / 'MANIFEST.json'}; "
-                              f"available: {sorted(manifest) or 'none'}")
-    entry = manifest[name]
-    load_checkpoint(directory / entry["file"], modules, sha256=entry["sha256"])
-    return entry
+                              f"the names are: {', '.join(sorted(manifest)) or 'none'}")
+    return manifest[name]
 
 
 def hardware() -> str:
@@ -280,11 +286,7 @@ def pretrained(name: str, device: torch.device | str = "cpu", directory: Path | 
     account of where the weights come from (printed unless `verbose=False`), and `.manifest_entry`.
     """
     directory = directory or pretrained_dir()
-    manifest = read_manifest(directory)
-    if name not in manifest:
-        raise CheckpointError(f"no pretrained weights named {name!r} in {directory / 'MANIFEST.json'}; "
-                              f"the names are: {', '.join(sorted(manifest)) or 'none'}")
-    entry = manifest[name]
+    entry = manifest_entry(name, directory)
     path = directory / entry["file"]
     spec = entry["model"].split()[0]  # "course_utils.models.cyclegan.CycleGAN (G: A->B, F: B->A)" -> the dotted name
     module_name, _, class_names = spec.rpartition(".")
