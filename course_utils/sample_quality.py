@@ -1,8 +1,8 @@
 """Sample-quality metrics in the feature space of a classifier we train ourselves.
 
 Frechet distance (Heusel et al. 2017), KID (Binkowski et al. 2018, unbiased), improved precision
-and recall (Kynkaanniemi et al. 2019), class coverage, NDB (Richardson & Weiss 2018) and nearest
-neighbours in the training set. Every metric here is validated in tests/test_sample_quality.py:
+and recall (Kynkaanniemi et al. 2019), class coverage and NDB (Richardson & Weiss 2018); the nearest
+training images ("is it a copy?") are in course_utils.report. Every metric here is validated in tests/test_sample_quality.py:
 real-vs-real scores near the floor, corrupted images score monotonically worse.
 """
 
@@ -200,16 +200,6 @@ class Bins:
 def ndb(train: Tensor, samples: Tensor, bins: int = 50, alpha: float = 0.05, seed: int = 0) -> dict:
     """Number of statistically different bins between `samples` and k-means cells of `train`."""
     return Bins(train, bins, seed).compare(samples, alpha)
-
-
-def nearest_neighbours(queries: Tensor, pool: Tensor, k: int = 5, batch_size: int = 256) -> Tensor:
-    """Indices (n, k) of each query's k nearest images in `pool`, by Euclidean distance in pixels."""
-    pool_flat = pool.reshape(len(pool), -1).float()
-    result = []
-    for chunk in queries.reshape(len(queries), -1).float().split(batch_size):
-        result.append(torch.cdist(chunk, pool_flat).topk(k, largest=False).indices)
-    return torch.cat(result)
-
 
 
 class MNISTEvaluator:

@@ -110,12 +110,6 @@ def test_ndb_counts_different_bins(mnist_images):
     assert same["ndb"] <= 4 and ones["ndb"] >= 15, (same["ndb"], ones["ndb"])
 
 
-def test_nearest_neighbours_find_the_image_itself(mnist_images):
-    train_x = mnist_images[0][:500]
-    indices = sq.nearest_neighbours(train_x[[3, 7, 11]], train_x, k=2)
-    assert indices[:, 0].tolist() == [3, 7, 11]
-
-
 def test_the_evaluator_scores_real_data_near_the_floor(mnist_images, classifier):
     train_x, _, test_x, _ = mnist_images
     evaluator = sq.MNISTEvaluator(classifier, test_x[:5000], train_x)
