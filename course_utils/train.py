@@ -245,8 +245,9 @@ class GANTrainer(Trainer):
         self.total_steps, self.log_every, self.checkpoint_every = cfg.steps, cfg.log_every, cfg.checkpoint_every
         self.schedule = linear_decay(cfg.lr_final)
         self.base_lrs = {"D": [cfg.lr_d], "G": [cfg.lr_g]}
-        self._graph = None  # k, the loss or the batch size may have changed: record again
+        self._graph = None  # k, the loss or the batch size may have changed: record (or compile) again,
         self._warmup = 0
+        self._fast_worked = False  # with the same fallback to eager if that fails
 
 
 def train_gan(G: nn.Module, D: nn.Module, sample_real: Callable[[int], Tensor], cfg: GANTrainConfig,
