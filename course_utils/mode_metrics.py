@@ -7,7 +7,8 @@ code (github.com/fjxmlzn/PacGAN, `MetricLogger` in synthetic_data_experiments/Pa
 counts a mode as soon as one of its 2,500 evaluation samples lands on it, so `min_count=1` is the default;
 raise it to ask for more than a stray sample. The *reverse KL* is KL(q || uniform), where q is the
 histogram of the high-quality samples over the modes: 0 when every mode gets the same share,
-log K when all of them land on one mode of K.
+log K when all of them land on one mode of K. (This is the course's reading of the column PacGAN's
+Table 1 calls "reverse KL"; the released code logs a Jensen-Shannon divergence of the same histogram.)
 """
 
 from __future__ import annotations
