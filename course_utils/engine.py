@@ -64,6 +64,10 @@ def positive(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
 
 
+def non_negative(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0.0 <= value < math.inf
+
+
 def fraction(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and 0.0 <= value <= 1.0
 
@@ -71,6 +75,7 @@ def fraction(value) -> bool:
 POSITIVE_INT = (positive_int, "an integer >= 1")
 POSITIVE = (positive, "a finite number > 0")
 FRACTION = (fraction, "a number in [0, 1]")
+NON_NEGATIVE = (non_negative, "a finite number >= 0 (0: off)")
 
 
 # ----------------------------------------------------------------------------- learning-rate schedules

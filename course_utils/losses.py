@@ -1,22 +1,32 @@
-"""GAN losses on logits (numerically stable through softplus).
+"""GAN losses on D's raw scores, and the regularisers of notebook 07.
 
-With D(x) = sigmoid(l):  -log D(x) = softplus(-l)  and  -log(1 - D(x)) = softplus(l).
-The value function of Goodfellow et al. 2014 is V(D, G) = E_x log D(x) + E_z log(1 - D(G(z))).
+The original GAN reads the score as a logit: with D(x) = sigmoid(l), -log D(x) = softplus(-l) and
+-log(1 - D(x)) = softplus(l) (numerically stable). The value function of Goodfellow et al. 2014 is
+V(D, G) = E_x log D(x) + E_z log(1 - D(G(z))). The Wasserstein and hinge losses read the score as a
+critic's value, not a probability. `GAN_LOSSES` pairs each discriminator loss with its generator loss.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 
-def discriminator_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
-    """-V(D, G): D maximises V, so it minimises -E log D(x) - E log(1 - D(G(z)))."""
-    return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
+def discriminator_loss(real_logits: Tensor, fake_logits: Tensor, real_target: float = 1.0) -> Tensor:
+    """-V(D, G): D maximises V, so it minimises -E log D(x) - E log(1 - D(G(z))).
+
+    real_target < 1 is one-sided label smoothing (Salimans et al. 2016): D is asked for real_target, not 1,
+    on real images (the cross-entropy with that target), and still for 0 on generated ones."""
+    if real_target == 1.0:
+        real_term = F.softplus(-real_logits).mean()
+    else:
+        real_term = (real_target * F.softplus(-real_logits) + (1 - real_target) * F.softplus(real_logits)).mean()
+    return real_term + F.softplus(fake_logits).mean()
 
 
 def generator_loss_minimax(fake_logits: Tensor) -> Tensor:
@@ -33,6 +43,52 @@ GENERATOR_LOSSES: dict[str, Callable[[Tensor], Tensor]] = {
     "minimax": generator_loss_minimax,
     "non_saturating": generator_loss_non_saturating,
 }
+
+
+def wasserstein_critic_loss(real_scores: Tensor, fake_scores: Tensor) -> Tensor:
+    """The critic maximises E f(x) - E f(G(z)), an estimate of W1 when f is 1-Lipschitz (Arjovsky et al. 2017)."""
+    return fake_scores.mean() - real_scores.mean()
+
+
+def wasserstein_generator_loss(fake_scores: Tensor) -> Tensor:
+    """G minimises -E f(G(z)): it moves its samples up the critic's slope."""
+    return -fake_scores.mean()
+
+
+def hinge_discriminator_loss(real_scores: Tensor, fake_scores: Tensor) -> Tensor:
+    """E max(0, 1 - D(x)) + E max(0, 1 + D(G(z))) (Lim and Ye 2017; Miyato et al. 2018 with spectral norm)."""
+    return F.relu(1 - real_scores).mean() + F.relu(1 + fake_scores).mean()
+
+
+class GANLoss(NamedTuple):
+    """A discriminator loss, its generator loss, and whether D's score is a logit (a probability after sigmoid)."""
+
+    d: Callable[[Tensor, Tensor], Tensor]
+    g: Callable[[Tensor], Tensor]
+    logit: bool
+
+
+GAN_LOSSES: dict[str, GANLoss] = {
+    "minimax": GANLoss(discriminator_loss, generator_loss_minimax, True),
+    "non_saturating": GANLoss(discriminator_loss, generator_loss_non_saturating, True),
+    "wasserstein": GANLoss(wasserstein_critic_loss, wasserstein_generator_loss, False),
+    "hinge": GANLoss(hinge_discriminator_loss, wasserstein_generator_loss, False),  # G's loss as in Miyato et al.
+}
+
+
+def gradient_penalty(score: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor) -> Tensor:
+    """WGAN-GP (Gulrajani et al. 2017): E (||grad f(x_hat)|| - 1)^2 at random points between real and fake."""
+    mix = torch.rand(len(real), *([1] * (real.dim() - 1)), device=real.device, dtype=real.dtype)
+    x_hat = (mix * real.detach() + (1 - mix) * fake.detach()).requires_grad_(True)
+    (gradient,) = torch.autograd.grad(score(x_hat).float().sum(), x_hat, create_graph=True)
+    return (gradient.flatten(1).norm(dim=1) - 1).square().mean()
+
+
+def r1_penalty(score: Callable[[Tensor], Tensor], real: Tensor) -> Tensor:
+    """R1 (Mescheder et al. 2018): E ||grad D(x)||^2 on real data, zero-centred (multiplied by gamma / 2 in use)."""
+    x = real.detach().requires_grad_(True)
+    (gradient,) = torch.autograd.grad(score(x).float().sum(), x, create_graph=True)
+    return gradient.flatten(1).square().sum(dim=1).mean()
 
 
 def generator_loss(name: str) -> Callable[[Tensor], Tensor]:

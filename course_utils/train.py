@@ -26,9 +26,9 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from .engine import (FRACTION, POSITIVE, POSITIVE_INT, History, Hook, Trainer, TrainingDivergedError,  # noqa: F401
+from .engine import (FRACTION, NON_NEGATIVE, POSITIVE, POSITIVE_INT, History, Hook, Trainer, TrainingDivergedError,  # noqa: F401
                      check_config, every, linear_decay, warn_once)
-from .losses import GENERATOR_LOSSES, discriminator_loss, generator_loss
+from .losses import GAN_LOSSES, discriminator_loss, gradient_penalty, r1_penalty
 
 
 @dataclass(frozen=True)
@@ -38,54 +38,103 @@ class GANTrainConfig:
     steps: int = 4000  # generator updates
     batch_size: int = 256
     k: int = 1  # discriminator steps per generator step (Algorithm 1's k)
-    loss: str = "non_saturating"  # or "minimax": see course_utils.losses
+    loss: str = "non_saturating"  # or "minimax", "wasserstein", "hinge": see course_utils.losses
     lr_d: float = 1e-3
     lr_g: float = 1e-3
     betas: tuple[float, float] = (0.5, 0.999)  # beta1=0.5: Radford et al. 2016 found 0.9 oscillates
     optimizer_d: str = "adam"
-    optimizer_g: str = "adam"  # or "sgd": plain gradient steps, whose size is the gradient's own
+    optimizer_g: str = "adam"  # or "sgd": plain gradient steps, whose size is the gradient's own; or "rmsprop"
     lr_final: float = 1.0  # learning rates decay linearly to this fraction by the last step
     checkpoint_every: int = 500  # how often the checkpoint file (if any) is written
     log_every: int = 1  # read the losses to the host every n steps (1: every step; GPU runs use ~50)
     amp: bool = True  # bfloat16 autocast for the forward passes, on CUDA only
     channels_last: bool = False  # NHWC memory layout for conv nets (faster convolutions on GPUs)
     compile: bool = False  # GPU: replay the step as a CUDA graph; CPU: torch.compile G and D
+    # Stabilisers (notebook 07); 0 switches each off.
+    label_smoothing: float = 0.0  # one-sided (Salimans et al. 2016): D's target on real images is 1 - this
+    instance_noise: float = 0.0  # std of Gaussian noise added to every image D sees, real or generated
+    gradient_penalty: float = 0.0  # lambda of WGAN-GP (Gulrajani et al. 2017; they use 10)
+    r1: float = 0.0  # gamma of R1 (Mescheder et al. 2018): D's loss gets gamma/2 E||grad D(x)||^2 on real data
+    clip: float = 0.0  # WGAN (Arjovsky et al. 2017, 0.01): D's weights clipped to [-clip, clip] after each step
 
     def __post_init__(self):
         check_config(self, steps=POSITIVE_INT, batch_size=POSITIVE_INT, k=POSITIVE_INT,
                      checkpoint_every=POSITIVE_INT, log_every=POSITIVE_INT, lr_d=POSITIVE, lr_g=POSITIVE,
-                     lr_final=FRACTION,
-                     loss=(lambda v: v in GENERATOR_LOSSES, f"one of {sorted(GENERATOR_LOSSES)}"),
+                     lr_final=FRACTION, instance_noise=NON_NEGATIVE, gradient_penalty=NON_NEGATIVE,
+                     r1=NON_NEGATIVE, clip=NON_NEGATIVE,
+                     loss=(lambda v: v in GAN_LOSSES, f"one of {sorted(GAN_LOSSES)}"),
                      optimizer_d=(lambda v: v in OPTIMIZERS, f"one of {list(OPTIMIZERS)}"),
                      optimizer_g=(lambda v: v in OPTIMIZERS, f"one of {list(OPTIMIZERS)}"),
-                     betas=(lambda v: len(v) == 2 and all(0.0 <= b < 1.0 for b in v), "two numbers in [0, 1)"))
+                     betas=(lambda v: len(v) == 2 and all(0.0 <= b < 1.0 for b in v), "two numbers in [0, 1)"),
+                     label_smoothing=(lambda v: 0.0 <= v < 1.0 and (v == 0.0 or GAN_LOSSES[self.loss].logit),
+                                      "in [0, 1), and 0 unless the loss reads D's score as a logit "
+                                      "(minimax, non_saturating)"))
 
 
-OPTIMIZERS = ("adam", "sgd")
+OPTIMIZERS = ("adam", "sgd", "rmsprop")
 
 
-def d_step(G: nn.Module, D: nn.Module, x_real: Tensor, z: Tensor, opt_d: torch.optim.Optimizer) -> dict[str, Tensor]:
-    """One discriminator update: ascend V = E log D(x) + E log(1 - D(G(z))) with G fixed.
+def _images(batch):
+    """The images of a batch, or of a conditional GAN's (images, labels) pair."""
+    return batch[0] if isinstance(batch, tuple) else batch
+
+
+def _with_images(batch, images: Tensor):
+    """The batch with its images replaced (labels kept)."""
+    return (images, *batch[1:]) if isinstance(batch, tuple) else images
+
+
+def _noisy(batch, std: float):
+    """Instance noise (Sonderby et al. 2017): Gaussian noise on the images D sees, so real and generated
+    distributions overlap and D cannot separate them perfectly."""
+    return _with_images(batch, _images(batch) + std * torch.randn_like(_images(batch))) if std > 0 else batch
+
+
+def d_step(G: nn.Module, D: nn.Module, x_real: Tensor, z: Tensor, opt_d: torch.optim.Optimizer,
+           cfg: GANTrainConfig = GANTrainConfig()) -> dict[str, Tensor]:
+    """One discriminator update: ascend V = E log D(x) + E log(1 - D(G(z))) with G fixed (or the
+    Wasserstein/hinge objective that cfg.loss names), plus the stabilisers cfg switches on.
 
     Returns the logged values as 0-d tensors on the device (no `.item()`: that would make the
     host wait for the GPU after every step)."""
     with torch.no_grad():
         x_fake = G(z)  # G is held fixed during D's step
-    real_logits, fake_logits = D(x_real).float(), D(x_fake).float()
-    loss = discriminator_loss(real_logits, fake_logits)
+    x_real, x_fake = _noisy(x_real, cfg.instance_noise), _noisy(x_fake, cfg.instance_noise)
+    real_scores, fake_scores = D(x_real).float(), D(x_fake).float()
+    gan_loss = GAN_LOSSES[cfg.loss]
+    if cfg.label_smoothing:
+        loss = discriminator_loss(real_scores, fake_scores, real_target=1.0 - cfg.label_smoothing)
+    else:
+        loss = gan_loss.d(real_scores, fake_scores)
+    penalty = torch.zeros((), device=loss.device)
+    score = lambda images: D(_with_images(x_real, images))  # noqa: E731 -- D on other images, same labels
+    if cfg.gradient_penalty:
+        penalty = penalty + cfg.gradient_penalty * gradient_penalty(score, _images(x_real), _images(x_fake))
+    if cfg.r1:
+        penalty = penalty + cfg.r1 / 2 * r1_penalty(score, _images(x_real))
     opt_d.zero_grad(set_to_none=True)
-    loss.backward()
+    (loss + penalty).backward()
     opt_d.step()
-    return {"loss_d": loss.detach(),
-            "d_real": torch.sigmoid(real_logits).mean().detach(),  # D(x), ideally -> 1/2
-            "d_fake": torch.sigmoid(fake_logits).mean().detach()}  # D(G(z))
+    if cfg.clip:  # WGAN's crude way to keep the critic Lipschitz
+        with torch.no_grad():
+            for weight in D.parameters():
+                weight.clamp_(-cfg.clip, cfg.clip)
+    logs = {"loss_d": loss.detach()}
+    if cfg.gradient_penalty or cfg.r1:
+        logs["penalty"] = penalty.detach()
+    if gan_loss.logit:
+        logs["d_real"] = torch.sigmoid(real_scores).mean().detach()  # D(x), ideally -> 1/2
+        logs["d_fake"] = torch.sigmoid(fake_scores).mean().detach()  # D(G(z))
+    else:  # a critic's scores are not probabilities; their gap estimates W1 for the Wasserstein loss
+        logs["score_real"], logs["score_fake"] = real_scores.mean().detach(), fake_scores.mean().detach()
+    return logs
 
 
 def g_step(G: nn.Module, D: nn.Module, z: Tensor, opt_g: torch.optim.Optimizer,
-           loss_fn: Callable[[Tensor], Tensor]) -> dict[str, Tensor]:
+           loss_fn: Callable[[Tensor], Tensor], instance_noise: float = 0.0) -> dict[str, Tensor]:
     """One generator update: descend the chosen generator loss through a fixed D."""
     D.requires_grad_(False)  # gradients flow through D to G, but D's weights are not changed
-    loss = loss_fn(D(G(z)).float())
+    loss = loss_fn(D(_noisy(G(z), instance_noise)).float())
     opt_g.zero_grad(set_to_none=True)
     loss.backward()
     opt_g.step()
@@ -106,6 +155,8 @@ def make_optimizer(model: nn.Module, name: str, lr: float, betas: tuple[float, f
         return torch.optim.Adam(model.parameters(), lr=lr, betas=betas, fused=device.type == "cuda")
     if name == "sgd":
         return torch.optim.SGD(model.parameters(), lr=lr)
+    if name == "rmsprop":  # what the WGAN paper uses: momentum-based Adam made its critic unstable
+        return torch.optim.RMSprop(model.parameters(), lr=lr)
     raise ValueError(f"unknown optimizer {name!r}; choose one of {list(OPTIMIZERS)}")
 
 
@@ -165,13 +216,13 @@ class GANTrainer(Trainer):
         x_real = _to(self.sample_real(self.cfg.batch_size), self.device)
         z = self.G.sample_z(self.cfg.batch_size, device=self.device)
         with self._autocast():
-            return d_step(self._G, self._D, x_real, z, self.opt_d)
+            return d_step(self._G, self._D, x_real, z, self.opt_d, self.cfg)
 
     def train_g(self) -> dict[str, Tensor]:
         """One generator step on fresh noise, with the configured loss."""
         z = self.G.sample_z(self.cfg.batch_size, device=self.device)
         with self._autocast():
-            return g_step(self._G, self._D, z, self.opt_g, generator_loss(self.cfg.loss))
+            return g_step(self._G, self._D, z, self.opt_g, GAN_LOSSES[self.cfg.loss].g, self.cfg.instance_noise)
 
     def algorithm_1(self) -> dict[str, Tensor]:
         """k discriminator steps, then one generator step (the eager step students read)."""

@@ -88,3 +88,42 @@ def test_reparameterised_samples_have_the_right_moments():
     mu, log_var = torch.full((100_000, 2), 1.5), torch.full((100_000, 2), math.log(0.25))
     z = vae.reparameterise(mu, log_var)
     assert z.mean().item() == pytest.approx(1.5, abs=0.01) and z.var().item() == pytest.approx(0.25, abs=0.01)
+
+
+# ----------------------------------------------------------------------------- notebook 07's losses and penalties
+
+def test_wasserstein_and_hinge_losses_against_their_formulas():
+    real, fake = torch.tensor([2.0, 0.5, -1.0]), torch.tensor([-2.0, 0.0, 3.0])
+    assert losses.wasserstein_critic_loss(real, fake).item() == pytest.approx((fake.mean() - real.mean()).item())
+    assert losses.wasserstein_generator_loss(fake) == pytest.approx(-fake.mean())
+    hinge = (torch.clamp(1 - real, min=0).mean() + torch.clamp(1 + fake, min=0).mean())
+    assert losses.hinge_discriminator_loss(real, fake).item() == pytest.approx(hinge.item())
+    assert set(losses.GAN_LOSSES) == {"minimax", "non_saturating", "wasserstein", "hinge"}
+    assert [name for name, loss in losses.GAN_LOSSES.items() if loss.logit] == ["minimax", "non_saturating"]
+
+
+def test_one_sided_label_smoothing_is_the_cross_entropy_with_the_smoothed_target():
+    real, fake = torch.randn(50), torch.randn(50)
+    target = 0.9
+    expected = -(target * torch.log(torch.sigmoid(real)) + (1 - target) * torch.log(1 - torch.sigmoid(real))).mean() \
+        - torch.log(1 - torch.sigmoid(fake)).mean()
+    assert losses.discriminator_loss(real, fake, real_target=target).item() == pytest.approx(expected.item(), rel=1e-5)
+    assert losses.discriminator_loss(real, fake, real_target=1.0) == losses.discriminator_loss(real, fake)
+
+
+def test_penalties_on_a_linear_critic():
+    """f(x) = <w, x>: its gradient is w everywhere, so R1 = ||w||^2 and WGAN-GP = (||w|| - 1)^2."""
+    w = torch.tensor([3.0, 4.0])  # norm 5
+    critic = lambda x: x @ w  # noqa: E731
+    real, fake = torch.randn(64, 2), torch.randn(64, 2) + 2
+    assert losses.r1_penalty(critic, real) == pytest.approx(25.0)
+    assert losses.gradient_penalty(critic, real, fake) == pytest.approx(16.0)
+    unit = lambda x: x @ (w / 5)  # noqa: E731 -- 1-Lipschitz with gradient norm 1: no penalty
+    assert losses.gradient_penalty(unit, real, fake) == pytest.approx(0.0, abs=1e-10)
+
+
+def test_the_penalties_send_gradients_to_the_critic():
+    critic = torch.nn.Linear(2, 1)
+    real, fake = torch.randn(16, 2), torch.randn(16, 2)
+    (losses.gradient_penalty(critic, real, fake) + losses.r1_penalty(critic, real)).backward()
+    assert critic.weight.grad is not None and critic.weight.grad.abs().sum() > 0

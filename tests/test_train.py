@@ -102,10 +102,12 @@ def test_ctrl_c_returns_what_was_trained(capsys):
 
 
 def test_wrong_names_fail_when_the_config_is_made():
-    with pytest.raises(ValueError, match=r"GANTrainConfig.loss = 'wasserstein': it must be one of \['minimax'"):
-        replace(SMALL, loss="wasserstein")
-    with pytest.raises(ValueError, match=r"optimizer_g = 'rmsprop': it must be one of \['adam', 'sgd'\]"):
-        replace(SMALL, optimizer_g="rmsprop")
+    with pytest.raises(ValueError, match=r"GANTrainConfig.loss = 'wgan': it must be one of \['hinge', 'minimax'"):
+        replace(SMALL, loss="wgan")
+    with pytest.raises(ValueError, match=r"optimizer_g = 'lbfgs': it must be one of \['adam', 'sgd', 'rmsprop'\]"):
+        replace(SMALL, optimizer_g="lbfgs")
+    with pytest.raises(ValueError, match=r"label_smoothing = 0.1: it must be in \[0, 1\), and 0 unless"):
+        replace(SMALL, loss="wasserstein", label_smoothing=0.1)
 
 
 @pytest.mark.parametrize("field, value", [("batch_size", 0), ("batch_size", -1), ("steps", 0), ("steps", -5),
@@ -159,3 +161,31 @@ def test_weight_average_follows_the_moving_average_formula():
     assert not any(p.requires_grad for p in average.model.parameters())
     with pytest.raises(ValueError, match="decay"):
         WeightAverage(G, decay=1.0)
+
+
+@pytest.mark.parametrize("changes", [dict(loss="wasserstein", clip=0.01, optimizer_d="rmsprop", optimizer_g="rmsprop", k=5),
+                                     dict(loss="wasserstein", gradient_penalty=10.0, k=5),
+                                     dict(loss="hinge"), dict(r1=1.0), dict(label_smoothing=0.1),
+                                     dict(instance_noise=0.1), dict(lr_d=4e-3, lr_g=1e-3)])
+def test_every_stabiliser_trains_on_the_ring_and_logs_what_it_should(changes):
+    from course_utils.data import ring_2d
+
+    class Plane(torch.nn.Module):  # a small G (noise -> the plane) or D (the plane -> a score)
+        def __init__(self, n_in, n_out):
+            super().__init__()
+            self.net = torch.nn.Sequential(torch.nn.Linear(n_in, 32), torch.nn.ReLU(), torch.nn.Linear(32, n_out))
+
+        def forward(self, x):
+            return self.net(x)
+
+        def sample_z(self, n, device="cpu"):
+            return torch.randn(n, 2, device=device)
+
+    cfg = replace(GANTrainConfig(steps=6, batch_size=32), **changes)
+    trainer = GANTrainer(Plane(2, 2), Plane(2, 1), ring_2d().sample, cfg, "cpu")
+    history = trainer.train(progress=False)
+    logit = cfg.loss in ("minimax", "non_saturating")
+    assert ({"d_real", "d_fake"} <= set(history)) == logit and ({"score_real", "score_fake"} <= set(history)) != logit
+    assert ("penalty" in history) == bool(cfg.gradient_penalty or cfg.r1)
+    if cfg.clip:
+        assert all(p.abs().max() <= cfg.clip + 1e-7 for p in trainer.D.parameters())
