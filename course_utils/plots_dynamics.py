@@ -27,7 +27,7 @@ def _method_color(trajectory: Trajectory) -> str:
 
 def plot_dirac_gan(trajectories: Sequence[Trajectory], extent: float = 2.0, grid_points: int = 25) -> Figure:
     """One panel per run: the streamlines of its game's vector field over (theta, psi) and its iterates."""
-    fig = Figure(figsize=(3.6 * len(trajectories), 3.9), layout="constrained")
+    fig = Figure(figsize=(3.6 * len(trajectories), 4.4), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(trajectories), sharey=True))
     axis = torch.linspace(-extent, extent, grid_points, dtype=torch.float64)
     theta, psi = torch.meshgrid(axis, axis, indexing="xy")  # rows follow psi, columns theta, as streamplot wants
@@ -52,12 +52,14 @@ def plot_distance_to_equilibrium(trajectories: Sequence[Trajectory], floor: floa
     """Distance of (theta_k, psi_k) to the equilibrium against the step k, on a log scale."""
     fig = Figure(figsize=(7, 3.8), layout="constrained")
     ax = fig.subplots()
+    lowest = 1e-2
     for trajectory in trajectories:
         distance = trajectory.distance.clamp_min(floor).numpy()  # below floor: rounding noise, drawn at floor
+        lowest = min(lowest, distance.min())
         ax.semilogy(distance, color=_method_color(trajectory), linewidth=1.8,
                     label=f"{trajectory.label}, lr={trajectory.lr:g}")
     ax.axhline(1e-2, color="0.5", linestyle=":", linewidth=1)
-    ax.set(xlabel="step", ylabel=r"distance to (0, 0)", ylim=(floor / 2, None))
+    ax.set(xlabel="step", ylabel=r"distance to (0, 0)", ylim=(lowest / 3, None))
     ax.legend(fontsize=8)
     return fig
 
@@ -84,7 +86,8 @@ def plot_parallel_lines(theta: float = 0.5, thetas: Sequence[float] | None = Non
     right.plot(thetas[apart & (thetas < 0)], js[apart & (thetas < 0)], color="tab:purple", linewidth=2,
                label="JS (exact)")
     right.plot(thetas[apart & (thetas > 0)], js[apart & (thetas > 0)], color="tab:purple", linewidth=2)
-    right.plot([0], [0], "o", color="tab:purple", markersize=6)
+    right.plot([0], [0], "o", color="tab:purple", markersize=6)  # JS = 0 only at theta = 0 ...
+    right.plot([0], [math.log(2)], "o", color="tab:purple", markerfacecolor="white", markersize=6)  # ... a jump
     right.plot(thetas, w1, color="tab:blue", linewidth=2, label=r"$W_1$ (exact) = $|\theta|$")
     if estimates is not None:
         right.plot(estimates["thetas"], estimates["js"], "x", color="tab:purple", markersize=8,
@@ -94,5 +97,5 @@ def plot_parallel_lines(theta: float = 0.5, thetas: Sequence[float] | None = Non
     right.axhline(math.log(2), color="0.6", linestyle=":", linewidth=1)
     right.text(thetas[0], math.log(2) + 0.02, "log 2", color="0.4", fontsize=8)
     right.set(xlabel=r"$\theta$", ylabel="distance between $P_0$ and $P_\\theta$")
-    right.legend(fontsize=8, loc="upper center")
+    right.legend(fontsize=8, loc="lower right")
     return fig
