@@ -1,4 +1,5 @@
-"""Figures of the training-dynamics notebook: the Dirac-GAN's vector field and the parallel lines.
+"""Figures of the training-dynamics notebook: the Dirac-GAN's vector field, the parallel lines, and
+generated samples on a 2-D mixture over the discriminator's (or critic's) contours.
 
 Every function returns a matplotlib Figure and leaves rcParams alone.
 """
@@ -11,7 +12,9 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 from matplotlib.figure import Figure
+from torch import Tensor
 
+from .data import GaussianMixture
 from .dynamics import Trajectory, parallel_lines_distances
 
 
@@ -98,4 +101,40 @@ def plot_parallel_lines(theta: float = 0.5, thetas: Sequence[float] | None = Non
     right.text(thetas[0], math.log(2) + 0.02, "log 2", color="0.4", fontsize=8)
     right.set(xlabel=r"$\theta$", ylabel="distance between $P_0$ and $P_\\theta$")
     right.legend(fontsize=8, loc="lower right")
+    return fig
+
+
+def draw_mixture_2d(ax, mixture: GaussianMixture, samples: Tensor | np.ndarray, score=None,
+                    extent: float | None = None, grid_points: int = 120, sigmas: float = 3.0) -> None:
+    """Onto `ax`: D's score over the plane as filled contours (if `score`, a function from (n, 2) points to
+    (n, 1) scores, is given), each mode's `sigmas` circle (black), and the generated samples (green)."""
+    means, stds = mixture.means.numpy(), mixture.stds.numpy()
+    extent = extent or float(np.abs(means).max() + 1.0)
+    if score is not None:
+        ticks = torch.linspace(-extent, extent, grid_points)
+        xx, yy = torch.meshgrid(ticks, ticks, indexing="xy")
+        with torch.no_grad():
+            values = score(torch.stack([xx.ravel(), yy.ravel()], dim=1)).float().reshape(xx.shape).cpu()
+        filled = ax.contourf(xx.numpy(), yy.numpy(), values.numpy(), levels=20, cmap="Blues", alpha=0.8)
+        ax.figure.colorbar(filled, ax=ax, shrink=0.8, label="D's score")
+    angles = np.linspace(0, 2 * math.pi, 60)
+    for (mx, my), std in zip(means, stds):
+        ax.plot(mx + sigmas * std * np.cos(angles), my + sigmas * std * np.sin(angles), color="black", linewidth=0.8)
+    points = samples.detach().cpu().numpy() if isinstance(samples, Tensor) else np.asarray(samples)
+    ax.scatter(points[:, 0], points[:, 1], s=2, color="tab:green", alpha=0.5, label="generated")
+    ax.set(xlim=(-extent, extent), ylim=(-extent, extent), aspect="equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def plot_mixtures_2d(panels: Sequence[dict], mixture: GaussianMixture, columns: int = 4) -> Figure:
+    """A grid of `draw_mixture_2d` panels; each dict holds "samples", "title" and optionally "score"."""
+    rows = math.ceil(len(panels) / columns)
+    fig = Figure(figsize=(3.4 * min(columns, len(panels)), 3.2 * rows), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(rows, min(columns, len(panels)))).ravel()
+    for ax, panel in zip(axes, panels):
+        draw_mixture_2d(ax, mixture, panel["samples"], panel.get("score"))
+        ax.set_title(panel["title"], fontsize=9)
+    for ax in axes[len(panels):]:
+        ax.set_visible(False)
     return fig

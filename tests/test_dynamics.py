@@ -151,3 +151,19 @@ def test_figures_are_figures():
     assert isinstance(plots_dynamics.plot_distance_to_equilibrium(runs), Figure)
     estimates = {"thetas": [0.0, 0.5], "js": [0.0, 0.69], "w1": [0.01, 0.5]}
     assert isinstance(plots_dynamics.plot_parallel_lines(0.5, estimates=estimates), Figure)
+
+
+def test_the_2d_mixture_figure_draws_samples_contours_and_mode_circles():
+    from course_utils.data import grid_2d, ring_2d
+    from course_utils.models.gan2d import Discriminator
+    from course_utils.plots_dynamics import plot_mixtures_2d
+
+    ring = ring_2d()
+    panels = [{"samples": ring.sample(300), "title": "data itself"},
+              {"samples": torch.randn(300, 2), "title": "noise, with a D", "score": Discriminator()}]
+    fig = plot_mixtures_2d(panels, ring, columns=2)
+    left, right = fig.axes[0], fig.axes[1]
+    assert len(left.lines) == 8 and len(left.collections) == 1  # 8 mode circles, one scatter
+    assert len(right.collections) > 1  # the contours as well
+    fig = plot_mixtures_2d(panels * 3, grid_2d(), columns=4)
+    assert sum(ax.get_visible() for ax in fig.axes if ax.get_label() != "<colorbar>") >= 6
