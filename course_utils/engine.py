@@ -124,10 +124,6 @@ class Trainer:
                  total_steps: int, log_every: int = 1, checkpoint_every: int = 500, schedule: Schedule | None = None,
                  checkpoint_path: str | Path | None = None, config=None,
                  max_loss: float = 1e6, max_weight_norm: float = 1e4, guard_every: int = 10):
-        for name, value in (("total_steps", total_steps), ("log_every", log_every),
-                            ("checkpoint_every", checkpoint_every), ("guard_every", guard_every)):
-            if not positive_int(value):
-                raise ValueError(f"{name} = {value!r}: it must be an integer >= 1.")
         self.modules = modules
         self.optimizers = optimizers
         self.total_steps = total_steps
@@ -139,6 +135,8 @@ class Trainer:
         self.max_loss = max_loss
         self.max_weight_norm = max_weight_norm
         self.guard_every = guard_every  # how often (in steps, at a flush) the last good state is refreshed
+        check_config(self, total_steps=POSITIVE_INT, log_every=POSITIVE_INT, checkpoint_every=POSITIVE_INT,
+                     guard_every=POSITIVE_INT)
         self.history: History = defaultdict(list)
         self.step = 0
         self._pending: list[dict[str, Tensor]] = []  # logs still on the device
@@ -181,7 +179,7 @@ class Trainer:
         keeps the current state as the last good one."""
         keep = (keep or self.step - self._snapshot["step"] >= self.guard_every) and bool(self.modules)
         if not self._pending and not keep:
-            return {key: values[-1] for key, values in self.history.items() if values and key != "step"}
+            return self.latest()
         keys = list(self._pending[0]) if self._pending else []
         logged = [log[key].float() for log in self._pending for key in keys]
         norms = [_weight_norm(module) for module in self.modules.values()] if keep else []
@@ -204,9 +202,11 @@ class Trainer:
                                f"max_weight_norm={self.max_weight_norm:g})", self.step)
         if keep:
             self._snapshot = self._take_snapshot()  # every value up to here was good
-        if not rows:
-            return {key: values[-1] for key, values in self.history.items() if values and key != "step"}
-        return dict(zip(keys, rows[-1]))
+        return dict(zip(keys, rows[-1])) if rows else self.latest()
+
+    def latest(self) -> dict[str, float]:
+        """The last value of every logged key in the history (what flush returns when nothing was pending)."""
+        return {key: values[-1] for key, values in self.history.items() if values and key != "step"}
 
     def _problem(self, logs: dict[str, float]) -> str | None:
         for key, value in logs.items():

@@ -198,8 +198,7 @@ class GANTrainer(Trainer):
         self._D = torch.compile(self.D) if compiled else self.D
         self._fast = cfg.compile  # a compiled or captured step is tried until it has worked once
         self._fast_worked = False
-        self._graph = None
-        self._warmup = 0
+        self._forget_graph()
         super().__init__({"G": self.G, "D": self.D}, {"D": self.opt_d, "G": self.opt_g},
                          total_steps=cfg.steps, log_every=cfg.log_every, checkpoint_every=cfg.checkpoint_every,
                          schedule=linear_decay(cfg.lr_final), checkpoint_path=checkpoint_path, config=cfg)
@@ -252,7 +251,7 @@ class GANTrainer(Trainer):
                   "training goes on with the eager step, which computes the same updates more slowly.")
         self.restore()
         self._fast = self._capture = False
-        self._graph = None
+        self._forget_graph()
         self._G, self._D = self.G, self.D
 
     # -- the GPU path: Algorithm 1 recorded once as a CUDA graph, then replayed
@@ -282,8 +281,12 @@ class GANTrainer(Trainer):
     def on_restore(self) -> None:
         # The graph holds the addresses of the optimisers' state; a restore that emptied it needs a new graph.
         if self._graph is not None and not all(opt.state for opt in self.optimizers.values()):
-            self._graph = None
-            self._warmup = 0
+            self._forget_graph()
+
+    def _forget_graph(self) -> None:
+        """Drop the recorded step: the next captured step warms up and records again."""
+        self._graph = None
+        self._warmup = 0
 
     def reconfigure(self, **changes) -> None:
         """Change k, loss, batch_size, learning rates... between steps."""
@@ -296,8 +299,7 @@ class GANTrainer(Trainer):
         self.total_steps, self.log_every, self.checkpoint_every = cfg.steps, cfg.log_every, cfg.checkpoint_every
         self.schedule = linear_decay(cfg.lr_final)
         self.base_lrs = {"D": [cfg.lr_d], "G": [cfg.lr_g]}
-        self._graph = None  # k, the loss or the batch size may have changed: record (or compile) again,
-        self._warmup = 0
+        self._forget_graph()  # k, the loss or the batch size may have changed: record (or compile) again,
         self._fast_worked = False  # with the same fallback to eager if that fails
 
 

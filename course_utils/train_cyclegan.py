@@ -17,10 +17,10 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from .engine import (POSITIVE, POSITIVE_INT, History, Hook, Trainer, check_config, constant_then_linear,
-                     fraction)
+from .engine import (POSITIVE, POSITIVE_INT, History, Hook, Trainer,  # noqa: F401 (TrainingDivergedError:
+                     TrainingDivergedError, check_config, constant_then_linear, fraction)  # what a diverged run raises)
 from .models.cyclegan import CycleGAN, ImagePool, cycle_loss, identity_loss, lsgan_d_loss, lsgan_g_loss
-from .train import TrainingDivergedError, make_optimizer, update_average  # noqa: F401 (re-exported: what a diverged run raises)
+from .train import make_optimizer, update_average
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,10 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from .engine import FRACTION, POSITIVE, POSITIVE_INT, History, Hook, Trainer, check_config, cosine_decay
+from .engine import (FRACTION, POSITIVE, POSITIVE_INT, History, Hook, Trainer,  # noqa: F401 (TrainingDivergedError:
+                     TrainingDivergedError, check_config, cosine_decay)  # what a diverged run raises)
 from .losses import bernoulli_reconstruction, gaussian_kl
-from .train import TrainingDivergedError, make_optimizer  # noqa: F401 (re-exported: what a diverged run raises)
+from .train import make_optimizer
 
 
 @dataclass(frozen=True)
