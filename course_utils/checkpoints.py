@@ -25,7 +25,7 @@ from types import SimpleNamespace
 import torch
 from safetensors import SafetensorError
 from safetensors import safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 from torch import nn
 
 from .data import data_root, file_hash
@@ -58,13 +58,20 @@ def tensors_checksum(tensors: Mapping[str, torch.Tensor], described: str = "") -
     return digest.hexdigest()
 
 
-def header_metadata(path: Path) -> dict:
-    """What save_checkpoint stored in the safetensors header: checksum, module keys, config (JSON-decoded)."""
+def read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict]:
+    """The file's tensors and what save_checkpoint stored in its header (checksum, module keys, config,
+    JSON-decoded), in one read."""
     with safe_open(str(path), framework="pt") as handle:
         raw = handle.metadata() or {}
+        tensors = {key: handle.get_tensor(key) for key in handle.keys()}
     header = {key: json.loads(value) for key, value in raw.items() if key in ("tensors_sha256", "modules", "config")}
     header["described"] = described(raw.get("modules", ""), raw.get("config", ""))
-    return header
+    return tensors, header
+
+
+def module_keys(tensor_names) -> list[str]:
+    """The module keys ('G', 'D', ...) a checkpoint's tensor names ('G.net.0.weight', ...) are prefixed with."""
+    return sorted({name.split(".", 1)[0] for name in tensor_names})
 
 
 def described(modules: str, config: str) -> str:
@@ -119,8 +126,7 @@ def load_checkpoint(path: str | Path, modules: Modules, sha256: str | None = Non
             f"was modified. Delete it and retrain, or restore it (for pretrained weights: "
             f"git checkout -- {path})")
     try:
-        tensors = load_file(str(path))
-        header = header_metadata(path)
+        tensors, header = read_safetensors(path)
     except (SafetensorError, OSError, ValueError) as error:  # json.JSONDecodeError is a ValueError
         raise CheckpointError(f"{path} is not a readable safetensors file ({error}); delete it and retrain") from error
     if expected is None:
@@ -138,7 +144,7 @@ def load_checkpoint(path: str | Path, modules: Modules, sha256: str | None = Non
     meta = {**header, **meta}
     for key in ("tensors_sha256", "described"):
         meta.pop(key, None)
-    held = sorted({key.split(".", 1)[0] for key in tensors})
+    held = module_keys(tensors)
     missing = [prefix for prefix in modules if prefix not in held]
     if missing:
         raise CheckpointError(
@@ -296,7 +302,7 @@ def pretrained(name: str, device: torch.device | str = "cpu", directory: Path | 
         model = networks[0]
         try:
             with safe_open(str(path), framework="pt") as handle:
-                held = sorted({key.split(".", 1)[0] for key in handle.keys()})
+                held = module_keys(handle.keys())
         except (SafetensorError, OSError) as error:
             raise CheckpointError(f"{path} is not a readable safetensors file ({error}); restore it with "
                                   f"git checkout -- {path}") from error
