@@ -66,19 +66,22 @@ def _sqrtm_psd(matrix: Tensor) -> Tensor:
     return vectors @ torch.diag(values.clamp_min(0).sqrt()) @ vectors.T
 
 
+def check_features(features: Tensor, min_rows: int, why: str, name: str = "features") -> Tensor:
+    """`features` as a float64 matrix (n, d) with at least `min_rows` rows, or a ValueError naming the argument."""
+    features = torch.as_tensor(features).double()
+    if features.dim() != 2:
+        raise ValueError(f"{name} must be a feature matrix (n, d), one row per sample; got shape "
+                         f"{tuple(features.shape)}")
+    if len(features) < min_rows:
+        raise ValueError(f"{name} needs at least {min_rows} samples ({why}); got {len(features)}")
+    return features
+
+
 def check_feature_sets(features_a: Tensor, features_b: Tensor, min_rows: int, why: str,
                        names: tuple[str, str] = ("features_a", "features_b")) -> tuple[Tensor, Tensor]:
     """Both as float64 matrices (n, d) with the same d and at least `min_rows` rows each, or a ValueError
     that names the argument and says what is expected (`why`: what the rows are needed for)."""
-    checked = []
-    for features, name in zip((features_a, features_b), names):
-        features = torch.as_tensor(features).double()
-        if features.dim() != 2:
-            raise ValueError(f"{name} must be a feature matrix (n, d), one row per sample; got shape "
-                             f"{tuple(features.shape)}")
-        if len(features) < min_rows:
-            raise ValueError(f"{name} needs at least {min_rows} samples ({why}); got {len(features)}")
-        checked.append(features)
+    checked = [check_features(features, min_rows, why, name) for features, name in zip((features_a, features_b), names)]
     if checked[0].shape[1] != checked[1].shape[1]:
         raise ValueError(f"{names[0]} and {names[1]} must have the same feature size d (features of the same "
                          f"network); got d = {checked[0].shape[1]} and d = {checked[1].shape[1]}")
@@ -93,10 +96,7 @@ def frechet_distance(features_a: Tensor, features_b: Tensor) -> float:
 
 def feature_statistics(features: Tensor) -> tuple[Tensor, Tensor]:
     """Mean and covariance (float64) of a feature set (n >= 2, d): all the Frechet distance needs of it."""
-    features = torch.as_tensor(features).double()
-    if features.dim() != 2 or len(features) < 2:
-        raise ValueError("feature_statistics needs a feature matrix (n, d) with n >= 2 rows (a covariance needs "
-                         f"two samples); got shape {tuple(features.shape)}")
+    features = check_features(features, 2, "a covariance needs two")
     return features.mean(0), torch.cov(features.T)
 
 
