@@ -262,7 +262,8 @@ def fit_dcgan_cifar10(seed: int = 0, device: torch.device | str | None = None, s
     seed_everything(seed, deterministic=device.type == "cpu")
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
-    cfg, recipe = dcgan_cifar10_recipe(device).model, dcgan_cifar10_recipe(device).train
+    chosen = dcgan_cifar10_recipe(device)
+    cfg, recipe = chosen.model, chosen.train
     recipe = recipe if steps is None else replace(recipe, steps=steps)
     images, _ = cifar10_tensors(train=True)
     G, D = dcgan.Generator(cfg), dcgan.Discriminator(cfg)

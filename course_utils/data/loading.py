@@ -109,6 +109,11 @@ def describe_error(error: BaseException, indent: str = "    ") -> str:
     return f"\n{indent}caused by ".join(parts)
 
 
+def download_allowed(download: bool | None) -> bool:
+    """Whether a loader may use the network: as `download` says, or when it is None, unless COURSE_OFFLINE is on."""
+    return not offline() if download is None else download
+
+
 def _download_advice(download: bool | None, downloaded: bool) -> str:
     """The last line of a not-found message: what to change about downloading, true to the call's settings."""
     if downloaded:
@@ -159,7 +164,7 @@ def ensure_archives(spec: ArchiveSpec, fetch: Callable[[Path], None], download: 
             partial.replace(folder / name)
         missing = _missing(spec, folder)
     if missing:
-        if not ((not offline()) if download is None else download):
+        if not download_allowed(download):
             raise DatasetNotFoundError(_not_found_message(
                 spec, missing, "it is not in the cache or the mirror, and downloading is off", download=download))
         try:
@@ -366,7 +371,7 @@ def cifar10_tensors(train: bool = True, device: torch.device | str = "cpu",
                     split, f"the mirror's PNGs in {mirror / 'cifar10' / split} do not match the published "
                     "SHA-256 of the CIFAR-10 pixels; the mirror is damaged"))
         if found is None:
-            if not ((not offline()) if download is None else download):
+            if not download_allowed(download):
                 raise DatasetNotFoundError(_cifar10_message(
                     split, "it is not in the cache or the mirror, and downloading is off", download=download))
             try:
