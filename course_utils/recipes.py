@@ -9,7 +9,8 @@ and a test checks that the recipes here equal the configs recorded there.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import json
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import torch
@@ -88,6 +89,34 @@ MNIST_CLASSIFIER = Recipe(ClassifierConfig(), {"epochs": 3, "batch_size": 128})
 # The second reader's number of epochs is chosen among the candidates on the validation split.
 MNIST_CLASSIFIER2 = Recipe(ResidualClassifierConfig(), {"batch_size": 128, "lr": 3e-3, "label_smoothing": 0.05})
 MNIST_CLASSIFIER2_EPOCH_CANDIDATES = (2, 3)
+
+# ---------------------------------------------------------------- notebook 07: 2-D mixtures, measured
+# One budget for every method: the same 3 x 128 MLPs (models.gan2d), batch 256, learning rates decaying
+# linearly to 5% by the last step, and about the same arithmetic per run: 8,000 generator steps for the
+# methods with one D step per G step; 2,000 for the WGAN critics, which take 5 critic steps per G step
+# (Arjovsky et al. 2017; Gulrajani et al. 2017). Each method keeps the optimiser its paper uses.
+_MIXTURE_BASE = GANTrainConfig(steps=8000, batch_size=256, lr_d=1e-3, lr_g=1e-3, lr_final=0.05, log_every=50)
+_CRITIC = replace(_MIXTURE_BASE, steps=2000, k=5, loss="wasserstein")
+MIXTURE_METHODS: dict[str, Recipe] = {
+    # the lecture's objective: G minimises log(1 - D(G(z))), which saturates when D wins
+    "GAN (minimax)": Recipe(GAN2DConfig(), replace(_MIXTURE_BASE, loss="minimax")),
+    # Goodfellow et al.'s practical fix: G maximises log D(G(z)); the baseline of the tips below
+    "GAN": Recipe(GAN2DConfig(), _MIXTURE_BASE),
+    # weight clipping at 0.01 and RMSprop, as in the WGAN paper (its lr 5e-5 is for images)
+    "WGAN (clip)": Recipe(GAN2DConfig(), replace(_CRITIC, clip=0.01, optimizer_d="rmsprop", optimizer_g="rmsprop")),
+    # lambda = 0.1: the WGAN-GP authors' setting for their toy 2-D data (10 is for images); Adam betas (0.5, 0.9)
+    "WGAN-GP": Recipe(GAN2DConfig(), replace(_CRITIC, gradient_penalty=0.1, betas=(0.5, 0.9))),
+    # Miyato et al. 2018: spectral norm on D's layers, hinge loss, Adam at 2e-4
+    "SN + hinge": Recipe(GAN2DConfig(spectral_norm=True), replace(_MIXTURE_BASE, loss="hinge", lr_d=2e-4, lr_g=2e-4)),
+    # Mescheder et al. 2018: gamma/2 E||grad D(x)||^2 on real data; gamma = 0.1 suits modes of std 0.05
+    "R1": Recipe(GAN2DConfig(), replace(_MIXTURE_BASE, r1=0.1)),
+    # the lecture's tips (ganhacks; Salimans et al. 2016; Heusel et al. 2017), each on the GAN row
+    "label smoothing": Recipe(GAN2DConfig(), replace(_MIXTURE_BASE, label_smoothing=0.1)),
+    "instance noise": Recipe(GAN2DConfig(), replace(_MIXTURE_BASE, instance_noise=0.05)),
+    "TTUR": Recipe(GAN2DConfig(), replace(_MIXTURE_BASE, lr_d=2e-3, lr_g=5e-4)),
+}
+MIXTURE_SEEDS = (0, 1, 2)
+
 
 # The committed weights' names and their recipes (dcgan_cifar10: the GPU recipe, which trained them).
 RECIPES: dict[str, Recipe] = {

@@ -1,0 +1,225 @@
+"""Notebook 07's measured comparison: every method of recipes.MIXTURE_METHODS on the 2-D ring and grid.
+
+`train_mixture(method, dataset, seed)` is one run on the engine, measured with `mode_report` on
+PACGAN_EVAL_SAMPLES fresh samples. `python -m course_utils.pretrain mixtures2d` runs every method
+on both mixtures for each of recipes.MIXTURE_SEEDS, keeps each finished run in
+<COURSE_DATA>/mixtures2d/ (so an interrupted sweep resumes where it stopped), and commits the
+seed-0 networks of every method plus every run's numbers to data/pretrained.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from .budget import seed_everything
+from .checkpoints import hardware, load_checkpoint, load_pretrained, manifest_entry, register_pretrained, save_checkpoint
+from .data import GaussianMixture, data_root, grid_2d, ring_2d
+from .mode_metrics import PACGAN_EVAL_SAMPLES, PACGAN_TABLE1, mode_report
+from .models import gan2d
+from .recipes import MIXTURE_METHODS, MIXTURE_SEEDS, Recipe
+from .train import GANTrainer
+
+MIXTURES = {"ring": ring_2d, "grid": grid_2d}
+PRETRAINED_NAME = "mixtures2d"
+EVAL_SEED = 100  # evaluation samples of a run with seed s come from torch.Generator seed EVAL_SEED + s
+
+
+def mixture(dataset: str) -> GaussianMixture:
+    """The course's 2-D mixture by name: 'ring' (8 modes) or 'grid' (25 modes)."""
+    if dataset not in MIXTURES:
+        raise ValueError(f"unknown 2-D data set {dataset!r}; choose one of {sorted(MIXTURES)}")
+    return MIXTURES[dataset]()
+
+
+def method_recipe(method: str) -> Recipe:
+    """The recipe of a method of the comparison; a wrong name lists the names."""
+    if method not in MIXTURE_METHODS:
+        raise ValueError(f"unknown method {method!r}; the methods are: {', '.join(MIXTURE_METHODS)}")
+    return MIXTURE_METHODS[method]
+
+
+def networks(method: str) -> tuple[nn.Module, nn.Module]:
+    """A fresh G and D of `method` (the same MLPs for all; SN + hinge puts spectral norm on D)."""
+    model = method_recipe(method).model
+    return gan2d.Generator(model), gan2d.Discriminator(model)
+
+
+@torch.no_grad()
+def evaluate(G: nn.Module, data: GaussianMixture, seed: int = 0, n: int = PACGAN_EVAL_SAMPLES) -> dict:
+    """mode_report of n samples of G drawn with noise seed EVAL_SEED + seed (the same z for every method)."""
+    G.eval()
+    samples = G(G.sample_z(n, generator=torch.Generator().manual_seed(EVAL_SEED + seed)))
+    return mode_report(samples, data)
+
+
+@dataclass
+class MixtureRun:
+    """One trained run: its networks, its trainer's history and its measured numbers."""
+
+    method: str
+    dataset: str
+    seed: int
+    G: nn.Module
+    D: nn.Module
+    report: dict
+    seconds: float
+    steps: int
+    history: dict | None = None
+
+    def numbers(self) -> dict:
+        """The JSON-able record of the run (what the manifest keeps)."""
+        return {"method": self.method, "dataset": self.dataset, "seed": self.seed, "steps": self.steps,
+                "seconds": round(self.seconds, 1), "modes_covered": self.report["modes_covered"],
+                "n_modes": self.report["n_modes"], "high_quality": round(self.report["high_quality"], 4),
+                "kl_modes": None if math.isnan(self.report["kl_modes"]) else round(self.report["kl_modes"], 4),
+                "counts": self.report["counts"]}
+
+
+def train_mixture(method: str, dataset: str, seed: int = 0, steps: int | None = None, hooks=(),
+                  progress: bool = False) -> MixtureRun:
+    """Train `method` on `dataset` from `seed` with its recipe (`steps` shortens it, the schedule follows)."""
+    recipe = method_recipe(method)
+    data = mixture(dataset)
+    cfg = recipe.train if steps is None else replace(recipe.train, steps=steps)
+    seed_everything(seed)
+    G, D = networks(method)
+    trainer = GANTrainer(G, D, data.sampler("cpu"), cfg, "cpu")
+    start = time.perf_counter()
+    history = trainer.train(hooks=hooks, progress=progress)
+    seconds = time.perf_counter() - start
+    return MixtureRun(method, dataset, seed, G, D, evaluate(G, data, seed), seconds, cfg.steps, history)
+
+
+def summarise(records: list[dict]) -> dict:
+    """(dataset, method) -> mean and standard error over seeds of modes, high quality, KL; and seconds."""
+    table: dict = {}
+    for key in dict.fromkeys((r["dataset"], r["method"]) for r in records):
+        rows = [r for r in records if (r["dataset"], r["method"]) == key]
+        entry = {"seeds": len(rows), "n_modes": rows[0]["n_modes"], "max_seconds": max(r["seconds"] for r in rows)}
+        for field in ("modes_covered", "high_quality", "kl_modes"):
+            values = np.array([np.nan if r[field] is None else r[field] for r in rows], dtype=float)
+            error = values.std(ddof=1) / math.sqrt(len(values)) if len(values) > 1 else math.nan
+            entry[field] = (float(values.mean()), float(error))
+        table[key] = entry
+    return table
+
+
+def print_mixture_table(records: list[dict], dataset: str, anchor: bool = True) -> None:
+    """The comparison on one mixture: mean +- standard error over seeds, with PacGAN's Table 1 rows below."""
+    table = summarise(records)
+    rows = [(method, entry) for (name, method), entry in table.items() if name == dataset]
+    n_modes = rows[0][1]["n_modes"]
+    print(f"{dataset} ({n_modes} modes), mean +- standard error over {rows[0][1]['seeds']} seeds, "
+          f"{PACGAN_EVAL_SAMPLES} samples each")
+    print(f"{'method':<18}{'modes covered':>16}{'high quality':>16}{'reverse KL':>14}{'max s/run':>11}")
+    for method, entry in rows:
+        (m, m_err), (q, q_err), (kl, kl_err) = entry["modes_covered"], entry["high_quality"], entry["kl_modes"]
+        print(f"{method:<18}{m:>9.1f} +- {m_err:<4.1f}{100 * q:>9.1f}% +- {100 * q_err:<4.1f}"
+              f"{kl:>7.2f} +- {kl_err:<4.2f}{entry['max_seconds']:>9.0f}")
+    if anchor:
+        print(f"PacGAN, Table 1 (Lin et al. 2018; 10 trials, their networks"
+              f"{'; their ring: radius 1, std 0.01' if dataset == 'ring' else ''}):")
+        for method, row in PACGAN_TABLE1[dataset].items():
+            (m, m_err), (q, q_err), (kl, kl_err) = row["modes"], row["high_quality"], row["reverse_kl"]
+            print(f"  {method:<16}{m:>9.1f} +- {m_err:<4.1f}{100 * q:>9.1f}% +- {100 * q_err:<4.1f}"
+                  f"{kl:>7.2f} +- {kl_err:<4.2f}")
+
+
+# ----------------------------------------------------------------------------- the sweep and its record
+def _key(method: str, dataset: str) -> str:
+    """A module prefix for the checkpoint: 'grid_sn_hinge_G' style (no dots, no spaces)."""
+    slug = "".join(c if c.isalnum() else "_" for c in method.lower()).strip("_")
+    while "__" in slug:
+        slug = slug.replace("__", "_")
+    return f"{dataset}_{slug}"
+
+
+def cache_dir() -> Path:
+    return data_root() / "mixtures2d"
+
+
+def sweep(methods=None, datasets=("grid", "ring"), seeds=MIXTURE_SEEDS, progress: bool = True) -> list[dict]:
+    """Run (or read back from the cache) every run of the comparison; return their records."""
+    methods = list(methods or MIXTURE_METHODS)
+    jobs = [(d, m, s) for d in datasets for m in methods for s in seeds]
+    records = []
+    for dataset, method, seed in tqdm(jobs, desc="2-D runs", disable=not progress):
+        stem = cache_dir() / f"{_key(method, dataset)}_s{seed}"
+        record_file = stem.with_suffix(".json")
+        recipe = method_recipe(method)
+        config = {"model": asdict(recipe.model), "train": json.loads(json.dumps(asdict(recipe.train)))}
+        if record_file.is_file():
+            cached = json.loads(record_file.read_text())
+            if cached.get("config") == config:
+                records.append(cached["record"])
+                continue
+        run = train_mixture(method, dataset, seed)
+        record = run.numbers()
+        save_checkpoint(stem.with_suffix(".safetensors"), {"G": run.G, "D": run.D}, {"record": record})
+        record_file.write_text(json.dumps({"config": config, "record": record, "hardware": hardware(),
+                                           "threads": torch.get_num_threads()}))
+        records.append(record)
+        if progress:
+            tqdm.write(f"{dataset} {method} seed {seed}: {record['modes_covered']}/{record['n_modes']} modes, "
+                       f"{100 * record['high_quality']:.1f}% high quality, {record['seconds']:.0f} s")
+    return records
+
+
+def pretrain_mixtures2d() -> None:
+    """The course's command for the comparison: every run, then the seed-0 networks and all numbers committed."""
+    start = time.perf_counter()
+    records = sweep()
+    modules = {}
+    for dataset in MIXTURES:
+        for method in MIXTURE_METHODS:
+            G, D = networks(method)
+            load_checkpoint(cache_dir() / f"{_key(method, dataset)}_s0.safetensors", {"G": G, "D": D})
+            modules[f"{_key(method, dataset)}_G"] = G
+            modules[f"{_key(method, dataset)}_D"] = D
+    threads = {json.loads(path.read_text()).get("threads") for path in cache_dir().glob("*.json")}
+    entry = {
+        "model": "course_utils.models.gan2d.Generator+Discriminator (seed 0 of every method on each mixture)",
+        "config": {method: asdict(recipe.model) for method, recipe in MIXTURE_METHODS.items()},
+        "train_config": {method: json.loads(json.dumps(asdict(recipe.train)))
+                         for method, recipe in MIXTURE_METHODS.items()},
+        "seeds": list(MIXTURE_SEEDS), "data": {name: repr(make()) for name, make in MIXTURES.items()},
+        "evaluation": f"mode_report of {PACGAN_EVAL_SAMPLES} samples, noise seed {EVAL_SEED} + run seed",
+        "command": "python -m course_utils.pretrain mixtures2d", "budget": "full",
+        "hardware": f"{hardware()}, {'/'.join(str(t) for t in sorted(threads))} thread(s) per run, "
+                    "runs sharing the cores with other jobs",
+        "seconds": round(sum(r["seconds"] for r in records), 1), "runs": records,
+        "metrics": {f"{d} {m}": {"modes_covered": round(e["modes_covered"][0], 2),
+                                 "high_quality": round(e["high_quality"][0], 4)}
+                    for (d, m), e in summarise(records).items()},
+    }
+    record = register_pretrained(PRETRAINED_NAME, modules, entry)
+    print(f"mixtures2d: {len(records)} runs in {time.perf_counter() - start:.0f} s -> {record['file']}")
+
+
+def load_mixtures2d() -> tuple[dict, dict]:
+    """The committed comparison: its manifest entry and {(dataset, method): (G, D)} of seed 0, in eval mode."""
+    entry = manifest_entry(PRETRAINED_NAME)
+    nets, modules = {}, {}
+    for dataset in MIXTURES:
+        for method in MIXTURE_METHODS:
+            G, D = networks(method)
+            nets[dataset, method] = (G.eval(), D.eval())
+            modules[f"{_key(method, dataset)}_G"], modules[f"{_key(method, dataset)}_D"] = G, D
+    load_pretrained(PRETRAINED_NAME, modules)
+    return entry, nets
+
+
+if __name__ == "__main__":  # python -m course_utils.mixtures2d grid: fill the cache for one mixture
+    import sys
+
+    torch.set_num_threads(1)
+    sweep(datasets=sys.argv[1:] or ("grid", "ring"))
