@@ -54,11 +54,23 @@ def networks(method: str) -> tuple[nn.Module, nn.Module]:
 
 
 @torch.no_grad()
-def evaluate(G: nn.Module, data: GaussianMixture, seed: int = 0, n: int = PACGAN_EVAL_SAMPLES) -> dict:
-    """mode_report of n samples of G drawn with noise seed EVAL_SEED + seed (the same z for every method)."""
+def sample(G: nn.Module, seed: int = 0, n: int = PACGAN_EVAL_SAMPLES) -> torch.Tensor:
+    """n samples of G from noise seed EVAL_SEED + seed: the same z for every method with that seed."""
     G.eval()
-    samples = G(G.sample_z(n, generator=torch.Generator().manual_seed(EVAL_SEED + seed)))
-    return mode_report(samples, data)
+    return G(G.sample_z(n, generator=torch.Generator().manual_seed(EVAL_SEED + seed)))
+
+
+def evaluate(G: nn.Module, data: GaussianMixture, seed: int = 0, n: int = PACGAN_EVAL_SAMPLES) -> dict:
+    """mode_report of `sample(G, seed, n)` against the mixture `data`."""
+    return mode_report(sample(G, seed, n), data)
+
+
+def run_record(records: list[dict], method: str, dataset: str, seed: int = 0) -> dict:
+    """The record of one run of the comparison; a missing one names what there is."""
+    for record in records:
+        if (record["method"], record["dataset"], record["seed"]) == (method, dataset, seed):
+            return record
+    raise KeyError(f"no run of {method!r} on {dataset!r} with seed {seed} among the {len(records)} records")
 
 
 @dataclass
