@@ -308,6 +308,68 @@ def pretrain_dcgan_cifar10(seed: int = 0, replace_gpu_weights: bool = False) -> 
     print(f"dcgan_cifar10: {metrics} in {seconds:.0f} s -> {record['file']}")
 
 
+# ---------------------------------------------------------------- notebook 07: the DCGAN with SN + hinge, WGAN-GP
+# Each name's recipe in course_utils.recipes; the three *_cpu_* runs are the CPU comparison at half the widths.
+DCGAN_CIFAR10_VARIANTS = {"dcgan_cifar10_cpu_plain": "DCGAN_CIFAR10_CPU_PLAIN",
+                          "dcgan_cifar10_cpu_sn_hinge": "DCGAN_CIFAR10_CPU_SN_HINGE",
+                          "dcgan_cifar10_cpu_wgan_gp": "DCGAN_CIFAR10_CPU_WGAN_GP",
+                          "dcgan_cifar10_sn_hinge": "DCGAN_CIFAR10_SN_HINGE",
+                          "dcgan_cifar10_wgan_gp": "DCGAN_CIFAR10_WGAN_GP"}
+VARIANT_FID_SAMPLES = 500  # on a CPU Inception reads about 3 images/s on one thread
+
+
+def variant_fid_protocol(n: int) -> str:
+    """How pretrain_dcgan_cifar10_variant measures FID and KID, in words (recorded in the manifest)."""
+    from .fid import INCEPTION_PACKAGE
+    return ("Inception-v3 pool3 features (2048-d) from the TF-FID network shipped as TorchScript in "
+            f"{INCEPTION_PACKAGE}; TF1 bilinear resize 32->299 of uint8 images; {n:,} generator samples (z from "
+            f"seed 1) against {n:,} random CIFAR-10 training images (permutation seed 0, fid.reference_features); "
+            f"KID: unbiased cubic-kernel MMD^2, 10 subsets of {min(n, 1000):,}, reported x1000. FID is biased "
+            "upwards at this n: compare entries measured at the same n, not with published 50,000-sample FIDs")
+
+
+def pretrain_dcgan_cifar10_variant(name: str, seed: int = 0, fid_samples: int = VARIANT_FID_SAMPLES) -> None:
+    """Train one of notebook 07's DCGANs (recipes named in DCGAN_CIFAR10_VARIANTS) on the engine, measure FID/KID."""
+    from . import recipes
+    from .budget import get_device
+    from .data import cifar10_tensors, data_root, image_sampler
+    from .models import dcgan
+
+    recipe = getattr(recipes, DCGAN_CIFAR10_VARIANTS[name])
+    device = get_device()
+    seed_everything(seed, deterministic=device.type == "cpu")
+    images, _ = cifar10_tensors(train=True)
+    G, D = dcgan.Generator(recipe.model), dcgan.Discriminator(recipe.model)
+    trainer = GANTrainer(G, D, image_sampler(images, device, channels_last=recipe.train.channels_last), recipe.train,
+                         device, checkpoint_path=data_root() / "checkpoints" / f"{name}_run.safetensors")
+    start = time.perf_counter()
+    trainer.train()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    seconds = time.perf_counter() - start
+    from .fid import fid_kid, generator_uint8, inception_features, reference_features  # Inception after training
+    G.eval()
+    features = inception_features(generator_uint8(G.float(), fid_samples, seed=1), device)
+    metrics = fid_kid(features, reference_features(fid_samples, device))
+    history = trainer.history
+    losses = {key: values for key, values in history.items() if key != "step"}
+    summary = {key: {"first_100_mean": round(sum(values[:100]) / len(values[:100]), 4),
+                     "last_100_mean": round(sum(values[-100:]) / len(values[-100:]), 4)}
+               for key, values in losses.items()}
+    G, D = G.cpu(), D.float().cpu()
+    record = register_pretrained(name, {"G": G, "D": D}, {
+        "model": "course_utils.models.dcgan.Generator+Discriminator", "config": G.config_dict(),
+        "train_config": asdict(trainer.cfg), "recipe": f"course_utils.recipes.{DCGAN_CIFAR10_VARIANTS[name]}",
+        "data": "CIFAR-10 train (50,000 images)", "seed": seed,
+        "command": f"python -m course_utils.pretrain {name}", "budget": "full", "hardware": hardware(),
+        "torch": torch.__version__, "device": str(device), "threads": torch.get_num_threads(),
+        "seconds": round(seconds, 1), "fid_protocol": variant_fid_protocol(fid_samples),
+        "loss_summary": summary,
+        "history": {key: [round(value, 4) for value in values[::25]] for key, values in history.items()},
+        "metrics": {f"{key}_n{fid_samples}": round(value, 4) for key, value in metrics.items()}})
+    print(f"{name}: {record['metrics']} in {seconds:.0f} s ({torch.get_num_threads()} threads) -> {record['file']}")
+
+
 CGAN_PROTOCOL = ("1,000 samples per digit (noise seed 1) read by both readers (class_accuracy: mnist_classifier, "
                  "class_accuracy_reader2: mnist_classifier2); per-class Frechet distance in the first reader's features "
                  "between the samples of digit c and the even-position half of the MNIST test images of c, with as many "
@@ -487,12 +549,23 @@ def register_mnist_cyclegan(model, cfg, history, seconds: float, averages: dict,
     print(f"mnist_cyclegan: {metrics} in {seconds:.0f} s -> {record['file']}")
 
 
+def pretrain_gan_lab(seed: int = 0) -> None:
+    """Notebook 07's GAN Lab demo: a recorded run per loss and data set (data/pretrained/gan_lab.npz)."""
+    from .gan_lab import record_all
+
+    torch.set_num_threads(1)  # small MLPs: one thread is as fast, and leaves the other cores free
+    record_all(seed)
+
+
 # Each name's training command (the recipes themselves are in course_utils.recipes).
 PRETRAINERS = {"gan1d": pretrain_gan1d, "mnist_classifier": pretrain_mnist_classifier,
                "mnist_classifier2": pretrain_mnist_classifier2, "mnist_gan": pretrain_mnist_gan,
                "mnist_gmm": pretrain_mnist_gmm, "mnist_vae": pretrain_mnist_vae, "mnist_vae2d": pretrain_mnist_vae2d,
                "dcgan_cifar10": pretrain_dcgan_cifar10, "mnist_cgan": pretrain_mnist_cgan,
-               "mnist_cyclegan": pretrain_mnist_cyclegan}
+               "mnist_cyclegan": pretrain_mnist_cyclegan,
+               **{name: (lambda name=name: pretrain_dcgan_cifar10_variant(name)) for name in DCGAN_CIFAR10_VARIANTS}}
+
+PRETRAINERS["gan_lab"] = pretrain_gan_lab  # recordings for a widget, not weights
 
 
 def main() -> None:

@@ -64,6 +64,37 @@ def dcgan_cifar10_recipe(device: torch.device | str) -> Recipe:
     return DCGAN_CIFAR10 if torch.device(device).type == "cuda" else DCGAN_CIFAR10_CPU
 
 
+# ---------------------------------------------------------------- notebook 07: what makes the DCGAN converge
+# Notebook 04's DCGAN with two of notebook 07's fixes, at the paper widths for a GPU.
+# Spectral norm + hinge loss: Miyato et al. 2018, Table 1 setting C (Adam 2e-4, betas (0.5, 0.999), one D step
+# per G step); spectral norm replaces D's batch norm.
+DCGAN_CIFAR10_SN_HINGE = Recipe(replace(DCGANConfig(), d_norm="spectral"),
+                                replace(DCGAN_CIFAR10.train, loss="hinge"))
+# WGAN-GP: Gulrajani et al. 2017, Algorithm 1 (lambda 10, 5 critic steps per generator step, Adam 1e-4,
+# betas (0, 0.9)); the critic has no batch norm (the penalty is per sample).
+DCGAN_CIFAR10_WGAN_GP = Recipe(replace(DCGANConfig(), d_norm="none"), replace(
+    DCGAN_CIFAR10.train, loss="wasserstein", gradient_penalty=10.0, k=5, lr_d=1e-4, lr_g=1e-4, betas=(0.0, 0.9)))
+# Their CPU comparison: half the widths, and the same generator steps and batch for all three, the plain DCGAN
+# included (the same linear decay to 10%). The steps were chosen by timing a few dozen steps of each on one
+# thread of the course's shared 2-core CPU: a WGAN-GP step (5 critic steps, each with the penalty's double
+# backward) costs about six plain ones, and 3,000 steps of each were estimated to keep the three runs near
+# 40 minutes together (what they took on the shared CPU is in the manifest). 3,000 steps of 64 images are
+# under 4 epochs: a short run next to the papers' 100,000 steps.
+CIFAR10_CPU_COMPARISON_STEPS, CIFAR10_CPU_COMPARISON_BATCH = 3_000, 64
+
+
+def cpu_comparison(recipe: Recipe) -> Recipe:
+    """A notebook 07 recipe at half the widths, with the CPU comparison's steps and batch."""
+    return Recipe(replace(recipe.model, g_width=recipe.model.g_width // 2, d_width=recipe.model.d_width // 2),
+                  replace(recipe.train, steps=CIFAR10_CPU_COMPARISON_STEPS, batch_size=CIFAR10_CPU_COMPARISON_BATCH,
+                          checkpoint_every=500))
+
+
+DCGAN_CIFAR10_CPU_PLAIN = cpu_comparison(DCGAN_CIFAR10)
+DCGAN_CIFAR10_CPU_SN_HINGE = cpu_comparison(DCGAN_CIFAR10_SN_HINGE)
+DCGAN_CIFAR10_CPU_WGAN_GP = cpu_comparison(DCGAN_CIFAR10_WGAN_GP)
+
+
 # ---------------------------------------------------------------- notebook 06: conditional GAN, CycleGAN
 # notebook 03's optimiser (Adam 2e-4, beta1 0.5, batch 64), 15,000 steps.
 MNIST_CGAN = Recipe(CGANConfig(), GANTrainConfig(steps=15_000, batch_size=64, k=1, loss="non_saturating",
@@ -123,4 +154,5 @@ RECIPES: dict[str, Recipe] = {
     "gan1d": GAN1D, "mnist_gan": MNIST_GAN, "dcgan_cifar10": DCGAN_CIFAR10, "mnist_cgan": MNIST_CGAN,
     "mnist_cyclegan": MNIST_CYCLEGAN, "mnist_vae": MNIST_VAE, "mnist_vae2d": MNIST_VAE2D, "mnist_gmm": MNIST_GMM,
     "mnist_classifier": MNIST_CLASSIFIER, "mnist_classifier2": MNIST_CLASSIFIER2,
+    "dcgan_cifar10_cpu_plain": DCGAN_CIFAR10_CPU_PLAIN, "dcgan_cifar10_cpu_sn_hinge": DCGAN_CIFAR10_CPU_SN_HINGE,
 }

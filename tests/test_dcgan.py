@@ -1,10 +1,12 @@
 """The DCGAN follows the paper's guidelines, and the trainer's fast path logs what the slow one does."""
 
+import math
 from dataclasses import replace
 
 import pytest
 import torch
 from torch import nn
+from torch.nn.utils import parametrize
 
 from course_utils import seed_everything
 from course_utils.data import image_sampler
@@ -156,3 +158,63 @@ def test_pretraining_on_a_cpu_leaves_gpu_weights_in_place(monkeypatch, capsys):
     assert "skipped" in capsys.readouterr().out
     with pytest.raises(AssertionError, match="trained although"):
         pretrain.pretrain_dcgan_cifar10(replace_gpu_weights=True)
+
+
+# ---------------------------------------------------------------- notebook 07: D's normalisation
+def test_spectral_norm_replaces_batch_norm_in_every_layer_of_D():
+    D = Discriminator(DCGANConfig(d_width=8, d_norm="spectral"))
+    convs = [m for m in D.net if isinstance(m, nn.Conv2d)]
+    assert len(convs) == 4 and all(parametrize.is_parametrized(m, "weight") for m in convs)
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in D.modules())
+    assert D(torch.randn(5, 3, 32, 32)).shape == (5, 1)
+    D.train()
+    for _ in range(30):  # each forward pass in training mode runs one power iteration
+        D(torch.randn(2, 3, 32, 32))
+    for conv in convs:
+        assert torch.linalg.matrix_norm(conv.weight.detach().flatten(1), ord=2) == pytest.approx(1.0, abs=0.02)
+
+
+def test_a_critic_without_normalisation_scores_each_image_on_its_own():
+    D = Discriminator(DCGANConfig(d_width=8, d_norm="none"))
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in D.modules())
+    assert all(m.bias is not None for m in D.net if isinstance(m, nn.Conv2d))
+    x = torch.randn(6, 3, 32, 32)
+    D.train()
+    assert torch.allclose(D(x)[:2], D(x[:2]), atol=1e-6)  # batch norm would make a score depend on the batch
+
+
+def test_the_default_discriminator_is_the_papers():
+    keys = list(Discriminator(DCGANConfig(d_width=8)).state_dict())
+    assert keys[:5] == ["net.0.weight", "net.0.bias", "net.2.weight", "net.3.weight", "net.3.bias"]
+    assert DCGANConfig().d_norm == "batch"
+
+
+def test_a_wrong_normalisation_name_is_refused():
+    with pytest.raises(ValueError, match="d_norm must be one of"):
+        DCGANConfig(d_norm="layer")
+
+
+@pytest.mark.parametrize("recipe_name", ["DCGAN_CIFAR10_CPU_PLAIN", "DCGAN_CIFAR10_CPU_SN_HINGE",
+                                         "DCGAN_CIFAR10_CPU_WGAN_GP", "DCGAN_CIFAR10_SN_HINGE",
+                                         "DCGAN_CIFAR10_WGAN_GP"])
+def test_each_notebook_07_recipe_trains_two_steps(recipe_name):
+    from course_utils import recipes
+    recipe = getattr(recipes, recipe_name)
+    seed_everything(0)
+    model_cfg = replace(recipe.model, g_width=8, d_width=8)
+    cfg = replace(recipe.train, steps=2, batch_size=8, log_every=1, channels_last=False)
+    sampler = image_sampler(fake_cifar(), "cpu", generator=torch.Generator().manual_seed(1))
+    trainer = GANTrainer(Generator(model_cfg), Discriminator(model_cfg), sampler, cfg, "cpu")
+    trainer.train(progress=False)
+    assert trainer.history["step"] == [1, 2]
+    assert all(math.isfinite(value) for value in trainer.history["loss_d"] + trainer.history["loss_g"])
+    if recipe.train.gradient_penalty:
+        assert "penalty" in trainer.history and "score_real" in trainer.history
+
+
+def test_the_cpu_comparison_shares_steps_and_batch():
+    from course_utils import recipes
+    runs = [recipes.DCGAN_CIFAR10_CPU_PLAIN, recipes.DCGAN_CIFAR10_CPU_SN_HINGE, recipes.DCGAN_CIFAR10_CPU_WGAN_GP]
+    assert len({(r.train.steps, r.train.batch_size, r.model.g_width, r.model.d_width) for r in runs}) == 1
+    assert [r.model.d_norm for r in runs] == ["batch", "spectral", "none"]
+    assert [r.train.loss for r in runs] == ["non_saturating", "hinge", "wasserstein"]

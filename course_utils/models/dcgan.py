@@ -8,6 +8,15 @@ The paper's guidelines, and where each one is:
 4. ReLU in G for all layers except the output, which uses Tanh (pixels in [-1, 1]).
 5. LeakyReLU (slope 0.2) in D for all layers.
 Weights start from N(0, 0.02) (the paper's initialisation); batch-norm scales from N(1, 0.02).
+
+`DCGANConfig.d_norm` chooses how D's hidden layers are normalised (notebook 07):
+- "batch": guideline 2, the DCGAN as published (the default; every committed DCGAN uses it).
+- "spectral": every layer of D (convolutions, first and last included) divides its weight by its largest
+  singular value, estimated by one power iteration per step (Miyato et al. 2018, "Spectral
+  normalization for GANs"; torch.nn.utils.parametrizations.spectral_norm), and D has no batch norm.
+- "none": no normalisation in D, what WGAN-GP's critic needs: its gradient penalty is taken per sample,
+  and batch norm makes each critic score depend on the whole batch (Gulrajani et al. 2017, Section 4,
+  who use layer norm or nothing in the critic).
 """
 
 from __future__ import annotations
@@ -16,6 +25,9 @@ from dataclasses import asdict, dataclass
 
 import torch
 from torch import Tensor, nn
+from torch.nn.utils.parametrizations import spectral_norm
+
+D_NORMS = ("batch", "spectral", "none")
 
 
 @dataclass(frozen=True)
@@ -26,6 +38,11 @@ class DCGANConfig:
     g_width: int = 64  # G's channels: 4w at 4x4, 2w at 8x8, w at 16x16
     d_width: int = 64  # D's channels: w at 16x16, 2w at 8x8, 4w at 4x4
     channels: int = 3
+    d_norm: str = "batch"  # D's normalisation: "batch" (the paper's), "spectral" or "none" (see above)
+
+    def __post_init__(self):
+        if self.d_norm not in D_NORMS:
+            raise ValueError(f"DCGANConfig.d_norm must be one of {D_NORMS}; got {self.d_norm!r}")
 
 
 def init_weights(module: nn.Module) -> None:
@@ -76,26 +93,33 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-    """D: x (n, 3, 32, 32) -> logit (n, 1)."""
+    """D: x (n, 3, 32, 32) -> logit (n, 1) (a critic's score for the Wasserstein loss)."""
 
     def __init__(self, cfg: DCGANConfig = DCGANConfig()):
         super().__init__()
         self.cfg = cfg
         w = cfg.d_width
+        batch_norm = cfg.d_norm == "batch"
+
+        def hidden(c_in: int, c_out: int) -> list[nn.Module]:
+            # a strided conv halving the size, batch norm only in the paper's D (whose conv then needs no bias)
+            conv = nn.Conv2d(c_in, c_out, 4, stride=2, padding=1, bias=not batch_norm)
+            return [conv, nn.BatchNorm2d(c_out)] if batch_norm else [conv]
+
         self.net = nn.Sequential(
             # (n, 3, 32, 32) -> (n, w, 16, 16): strided conv instead of pooling; no batch norm on the input layer
             nn.Conv2d(cfg.channels, w, 4, stride=2, padding=1),
             nn.LeakyReLU(0.2, True),
-            # -> (n, 2w, 8, 8)
-            nn.Conv2d(w, 2 * w, 4, stride=2, padding=1, bias=False),
-            nn.BatchNorm2d(2 * w), nn.LeakyReLU(0.2, True),
-            # -> (n, 4w, 4, 4)
-            nn.Conv2d(2 * w, 4 * w, 4, stride=2, padding=1, bias=False),
-            nn.BatchNorm2d(4 * w), nn.LeakyReLU(0.2, True),
+            *hidden(w, 2 * w), nn.LeakyReLU(0.2, True),  # -> (n, 2w, 8, 8)
+            *hidden(2 * w, 4 * w), nn.LeakyReLU(0.2, True),  # -> (n, 4w, 4, 4)
             # -> (n, 1, 1, 1): one logit, a 4x4 convolution instead of a fully connected layer
             nn.Conv2d(4 * w, 1, 4, stride=1, padding=0),
         )
         self.apply(init_weights)
+        if cfg.d_norm == "spectral":  # wrap every convolution, after the N(0, 0.02) start
+            for index, layer in enumerate(self.net):
+                if isinstance(layer, nn.Conv2d):
+                    self.net[index] = spectral_norm(layer)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.net(x).reshape(-1, 1)
