@@ -20,6 +20,7 @@ from .models.cgan import CGANConfig
 from .models.cyclegan import CycleGANConfig
 from .models.dcgan import DCGANConfig
 from .models.gan1d import GAN1DConfig
+from .models.gan2d import GAN2DConfig
 from .models.mlp_gan import MLPGANConfig
 from .models.vae import VAEConfig
 from .train import GANTrainConfig
@@ -148,6 +149,24 @@ MIXTURE_METHODS: dict[str, Recipe] = {
 }
 MIXTURE_SEEDS = (0, 1, 2)
 
+
+# ---------------------------------------------------------------- notebook 07: the GAN Lab demo's recordings
+# Not weights: `python -m course_utils.pretrain gan_lab` records one replayable run per loss and data set
+# (data/pretrained/gan_lab.npz, listed in RECORDINGS.json). The same small MLPs for every loss, constant
+# learning rates (lr_final=1), so that "train live" goes on from a recording's last state with its settings.
+# WGAN-GP: Adam betas (0.5, 0.9) and k=5 as Gulrajani et al. 2017, lambda 1 (section 2: 10 is stiff at this size).
+# SN-hinge: betas (0, 0.9), as WGAN-GP's Algorithm 1; with beta1 = 0.5 the ring collapsed in a trial run.
+GAN_LAB_STEPS = 2000  # generator steps of each recording
+_LAB_MLP = GAN2DConfig(hidden=64)
+GAN_LAB = {
+    "GAN": Recipe(_LAB_MLP, GANTrainConfig(steps=GAN_LAB_STEPS, batch_size=256, k=1, loss="non_saturating",
+                                           lr_d=1e-3, lr_g=1e-3, lr_final=1.0)),
+    "WGAN-GP": Recipe(_LAB_MLP, GANTrainConfig(steps=GAN_LAB_STEPS, batch_size=256, k=5, loss="wasserstein",
+                                               gradient_penalty=1.0, lr_d=1e-3, lr_g=1e-3, betas=(0.5, 0.9),
+                                               lr_final=1.0)),
+    "SN-hinge": Recipe(replace(_LAB_MLP, spectral_norm=True), GANTrainConfig(
+        steps=GAN_LAB_STEPS, batch_size=256, k=1, loss="hinge", lr_d=1e-3, lr_g=1e-3, betas=(0.0, 0.9), lr_final=1.0)),
+}
 
 # The committed weights' names and their recipes (dcgan_cifar10: the GPU recipe, which trained them).
 RECIPES: dict[str, Recipe] = {
