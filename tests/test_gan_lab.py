@@ -107,3 +107,10 @@ def test_widget_replays_and_trains_a_chunk(small_recordings):
     assert lab.run is None and "WGAN-GP" in controls["status"].value
     controls["reset"].click()
     assert lab.run.step_count == 0
+
+
+def test_one_thread_restores_the_thread_count():
+    before = torch.get_num_threads()
+    with gan_lab.one_thread():
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
