@@ -31,7 +31,7 @@ from .losses import GAN_LOSSES
 from .mode_metrics import mode_report
 from .models.gan2d import Discriminator, Generator
 from .plots_dynamics import draw_mixture_2d
-from .train import GANTrainConfig, GANTrainer
+from .train import GANTrainer
 
 LOSSES = ("GAN", "WGAN-GP", "SN-hinge")  # the selector's names; their settings are recipes.GAN_LAB
 DATASETS = {"ring": ring_2d, "grid": grid_2d}
@@ -354,7 +354,8 @@ class GANLab:
             return f"{len(self.recordings)} recordings given by the caller"
         entry = self.entry
         steps = max(rec.frames[-1].step for rec in self.recordings.values())
-        return (f"gan_lab: {len(self.recordings)} recorded runs of {steps:,} steps, {entry['frames']['per_run']} frames "
+        frames = entry["frames"]["per_run"]
+        return (f"gan_lab: {len(self.recordings)} recorded runs of {steps:,} steps, {frames} frames "
                 f"each, recorded by `{entry['command']}` in {entry['seconds']:,.0f} s on {entry['hardware']}, "
                 "sha256 ok")
 
@@ -390,7 +391,8 @@ class GANLab:
         import time
 
         run = self.live_run()
-        steps = 1 if self._seconds_per_step is None else int(np.clip(self.chunk_seconds / self._seconds_per_step, 1, 500))
+        per_step = self._seconds_per_step
+        steps = 1 if per_step is None else int(np.clip(self.chunk_seconds / per_step, 1, 500))
         start = time.perf_counter()
         run.step(steps)
         self._seconds_per_step = (time.perf_counter() - start) / steps
@@ -468,7 +470,8 @@ class GANLab:
                 canvas[key] = LabCanvas(mixture_of(self.dataset), GAN_LOSSES[lab_recipe(self.loss).train.loss].logit,
                                         frame)
             text = self.caption(frame, is_live)
-            image.value = canvas[key].render(frame, text.split(":")[0].split(";")[0])  # "GAN on the grid, live, step 40"
+            title = text.split(":")[0].split(";")[0]  # "GAN on the grid, live, step 40"
+            image.value = canvas[key].render(frame, title)
             status.value = f"<b>{text}</b>"
 
         def settings() -> dict:
@@ -560,14 +563,13 @@ def record_all(seed: int = 0, n_frames: int = 40, directory: Path | None = None)
     recordings, metrics, seconds = [], {}, {}
     for dataset in DATASETS:
         for loss in LOSSES:
-            start = time.perf_counter()
+            key, start = f"{dataset}/{loss}", time.perf_counter()
             rec = record_run(loss, dataset, GAN_LAB_STEPS, n_frames, seed)
-            seconds[f"{dataset}/{loss}"] = round(time.perf_counter() - start, 1)
+            seconds[key] = round(time.perf_counter() - start, 1)
             last = rec.frames[-1]
-            metrics[f"{dataset}/{loss}"] = {"modes_covered": last.modes, "high_quality": round(last.high_quality, 4)}
+            metrics[key] = {"modes_covered": last.modes, "high_quality": round(last.high_quality, 4)}
             recordings.append(rec)
-            print(f"gan_lab {loss} on the {dataset}: {metrics[f'{dataset}/{loss}']} in {seconds[f'{dataset}/{loss}']} s",
-                  flush=True)
+            print(f"gan_lab {loss} on the {dataset}: {metrics[key]} in {seconds[key]} s", flush=True)
     path = save_recordings(directory / RECORDING_FILE, recordings)
     frame = recordings[0].frames[0]
     entry = {"file": path.name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),

@@ -114,3 +114,19 @@ def test_one_thread_restores_the_thread_count():
     with gan_lab.one_thread():
         assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == before
+
+
+def test_record_all_writes_the_file_and_its_entry(tmp_path, monkeypatch):
+    import json
+
+    from course_utils import recipes
+
+    monkeypatch.setattr(recipes, "GAN_LAB_STEPS", 4)
+    entry = gan_lab.record_all(n_frames=2, directory=tmp_path)
+    written = json.loads((tmp_path / "RECORDINGS.json").read_text())["gan_lab"]
+    assert written["sha256"] == entry["sha256"] and written["metrics"] == entry["metrics"]
+    for key in ("file", "sha256", "command", "budget", "hardware", "seconds", "metrics", "config"):
+        assert key in entry
+    recordings = load_recordings(tmp_path / entry["file"], sha256=entry["sha256"])
+    assert len(recordings) == len(LOSSES) * len(gan_lab.DATASETS)
+    assert all([frame.step for frame in rec.frames] == [0, 2, 4] for rec in recordings.values())
