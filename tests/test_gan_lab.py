@@ -130,3 +130,16 @@ def test_record_all_writes_the_file_and_its_entry(tmp_path, monkeypatch):
     recordings = load_recordings(tmp_path / entry["file"], sha256=entry["sha256"])
     assert len(recordings) == len(LOSSES) * len(gan_lab.DATASETS)
     assert all([frame.step for frame in rec.frames] == [0, 2, 4] for rec in recordings.values())
+
+
+def test_recipes_are_the_ones_that_made_the_committed_recordings():
+    import json
+    from dataclasses import asdict
+
+    from course_utils.recipes import GAN_LAB
+
+    entry = gan_lab.recordings_index()["gan_lab"]
+    as_json = lambda config: json.loads(json.dumps(asdict(config)))  # noqa: E731 -- tuples become lists
+    for loss in LOSSES:
+        assert as_json(GAN_LAB[loss].model) == entry["config"][loss]["model"]
+        assert as_json(GAN_LAB[loss].train) == entry["config"][loss]["train_config"]
