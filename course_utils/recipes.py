@@ -174,4 +174,5 @@ RECIPES: dict[str, Recipe] = {
     "mnist_cyclegan": MNIST_CYCLEGAN, "mnist_vae": MNIST_VAE, "mnist_vae2d": MNIST_VAE2D, "mnist_gmm": MNIST_GMM,
     "mnist_classifier": MNIST_CLASSIFIER, "mnist_classifier2": MNIST_CLASSIFIER2,
     "dcgan_cifar10_cpu_plain": DCGAN_CIFAR10_CPU_PLAIN, "dcgan_cifar10_cpu_sn_hinge": DCGAN_CIFAR10_CPU_SN_HINGE,
+    "dcgan_cifar10_cpu_wgan_gp": DCGAN_CIFAR10_CPU_WGAN_GP,
 }
