@@ -175,26 +175,27 @@ def pretrained_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "data" / "pretrained"
 
 
-def read_manifest(directory: Path | None = None) -> dict:
-    """MANIFEST.json as a dict name -> entry (empty when there is none)."""
-    manifest = (directory or pretrained_dir()) / "MANIFEST.json"
+def read_manifest(directory: Path | None = None, index: str = "MANIFEST.json") -> dict:
+    """MANIFEST.json (or another index beside it, such as RECORDINGS.json) as a dict name -> entry (empty when
+    there is none)."""
+    manifest = (directory or pretrained_dir()) / index
     return json.loads(manifest.read_text()) if manifest.is_file() else {}
 
 
-def load_pretrained(name: str, modules: Modules, directory: Path | None = None) -> dict:
+def load_pretrained(name: str, modules: Modules, directory: Path | None = None, index: str = "MANIFEST.json") -> dict:
     """Load the pretrained weights `name` into `modules`, verifying the manifest's sha256."""
     directory = directory or pretrained_dir()
-    entry = manifest_entry(name, directory)
+    entry = manifest_entry(name, directory, index)
     load_checkpoint(directory / entry["file"], modules, sha256=entry["sha256"])
     return entry
 
 
-def manifest_entry(name: str, directory: Path | None = None) -> dict:
+def manifest_entry(name: str, directory: Path | None = None, index: str = "MANIFEST.json") -> dict:
     """The manifest's entry `name`; a wrong name lists the names there are."""
     directory = directory or pretrained_dir()
-    manifest = read_manifest(directory)
+    manifest = read_manifest(directory, index)
     if name not in manifest:
-        raise CheckpointError(f"no pretrained weights named {name!r} in {directory / 'MANIFEST.json'}; "
+        raise CheckpointError(f"no pretrained weights named {name!r} in {directory / index}; "
                               f"the names are: {', '.join(sorted(manifest)) or 'none'}")
     return manifest[name]
 
@@ -207,15 +208,16 @@ def hardware() -> str:
 
 
 def register_pretrained(name: str, modules: Modules, entry: dict, directory: Path | None = None,
-                        dtype: torch.dtype | None = None) -> dict:
-    """Save `modules` as pretrained weights `name` and record them in MANIFEST.json."""
+                        dtype: torch.dtype | None = None, index: str = "MANIFEST.json") -> dict:
+    """Save `modules` as pretrained weights `name` and record them in MANIFEST.json (or `index`: RECORDINGS.json
+    lists recorded experiments, whose files `pretrained()` does not build as one model)."""
     directory = directory or pretrained_dir()
     path = save_checkpoint(directory / f"{name}.safetensors", modules, entry, dtype=dtype)
     sidecar(path).unlink()  # for committed weights the manifest is the one record
     record = {"file": path.name, "sha256": sha256sum(path), **entry}
-    manifest = read_manifest(directory)
+    manifest = read_manifest(directory, index)
     manifest[name] = record
-    (directory / "MANIFEST.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    (directory / index).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return record
 
 

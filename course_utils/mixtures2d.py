@@ -4,7 +4,8 @@
 PACGAN_EVAL_SAMPLES fresh samples. `python -m course_utils.pretrain mixtures2d` runs every method
 on both mixtures for each of recipes.MIXTURE_SEEDS, keeps each finished run in
 <COURSE_DATA>/mixtures2d/ (so an interrupted sweep resumes where it stopped), and commits the
-seed-0 networks of every method plus every run's numbers to data/pretrained.
+seed-0 networks of every method (mixtures2d.safetensors) plus every run's numbers (its entry in
+data/pretrained/RECORDINGS.json, beside the weights' MANIFEST.json).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from .train import GANTrainer
 
 MIXTURES = {"ring": ring_2d, "grid": grid_2d}
 PRETRAINED_NAME = "mixtures2d"
+INDEX = "RECORDINGS.json"  # a recorded experiment beside the weights, not one model for pretrained()
 EVAL_SEED = 100  # evaluation samples of a run with seed s come from torch.Generator seed EVAL_SEED + s
 
 
@@ -213,20 +215,20 @@ def pretrain_mixtures2d() -> None:
                                  "high_quality": round(e["high_quality"][0], 4)}
                     for (d, m), e in summarise(records).items()},
     }
-    record = register_pretrained(PRETRAINED_NAME, modules, entry)
+    record = register_pretrained(PRETRAINED_NAME, modules, entry, index=INDEX)
     print(f"mixtures2d: {len(records)} runs in {time.perf_counter() - start:.0f} s -> {record['file']}")
 
 
 def load_mixtures2d() -> tuple[dict, dict]:
     """The committed comparison: its manifest entry and {(dataset, method): (G, D)} of seed 0, in eval mode."""
-    entry = manifest_entry(PRETRAINED_NAME)
+    entry = manifest_entry(PRETRAINED_NAME, index=INDEX)
     nets, modules = {}, {}
     for dataset in MIXTURES:
         for method in MIXTURE_METHODS:
             G, D = networks(method)
             nets[dataset, method] = (G.eval(), D.eval())
             modules[f"{_key(method, dataset)}_G"], modules[f"{_key(method, dataset)}_D"] = G, D
-    load_pretrained(PRETRAINED_NAME, modules)
+    load_pretrained(PRETRAINED_NAME, modules, index=INDEX)
     return entry, nets
 
 

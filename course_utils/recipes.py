@@ -9,8 +9,7 @@ and a test checks that the recipes here equal the configs recorded there.
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch

@@ -1,7 +1,8 @@
 """Notebook 07's 2-D comparison: runs, the resumable sweep, the summary table and the committed record."""
 
+import json
 import math
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 import pytest
 import torch
@@ -96,3 +97,19 @@ def test_the_comparison_runs_every_method_over_at_least_three_seeds():
             "TTUR"} <= set(MIXTURE_METHODS)
     assert MIXTURE_METHODS["WGAN (clip)"].train.clip > 0 and MIXTURE_METHODS["WGAN (clip)"].train.optimizer_d == "rmsprop"
     assert MIXTURE_METHODS["SN + hinge"].model.spectral_norm and MIXTURE_METHODS["SN + hinge"].train.loss == "hinge"
+
+
+def test_the_committed_comparison_loads_and_matches_the_recipes():
+    from course_utils.checkpoints import read_manifest
+    from course_utils.recipes import RECIPES
+
+    entry, nets = mixtures2d.load_mixtures2d()  # sha256-verified
+    plain = {name: json.loads(json.dumps(asdict(recipe.train))) for name, recipe in MIXTURE_METHODS.items()}
+    assert entry["train_config"] == plain
+    assert entry["config"] == {name: asdict(recipe.model) for name, recipe in MIXTURE_METHODS.items()}
+    assert len(entry["runs"]) == len(MIXTURE_METHODS) * 2 * len(MIXTURE_SEEDS)
+    assert "mixtures2d" not in read_manifest() and "mixtures2d" not in RECIPES  # a recording, not one model
+    G, D = nets["ring", "R1"]
+    recorded = mixtures2d.run_record(entry["runs"], "R1", "ring", 0)
+    report = mixtures2d.evaluate(G, mixtures2d.mixture("ring"), seed=0)
+    assert report["counts"] == recorded["counts"]  # the committed network is the one that was measured
