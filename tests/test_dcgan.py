@@ -218,3 +218,21 @@ def test_the_cpu_comparison_shares_steps_and_batch():
     assert len({(r.train.steps, r.train.batch_size, r.model.g_width, r.model.d_width) for r in runs}) == 1
     assert [r.model.d_norm for r in runs] == ["batch", "spectral", "none"]
     assert [r.train.loss for r in runs] == ["non_saturating", "hinge", "wasserstein"]
+
+
+def test_the_pretrain_commands_name_their_recipes():
+    from course_utils import recipes
+    from course_utils.pretrain import DCGAN_CIFAR10_VARIANTS, PRETRAINERS, variant_fid_protocol
+    for name, recipe_name in DCGAN_CIFAR10_VARIANTS.items():
+        assert name in PRETRAINERS and isinstance(getattr(recipes, recipe_name), recipes.Recipe)
+    assert "500 generator samples" in variant_fid_protocol(500) and "biased upwards" in variant_fid_protocol(500)
+
+
+@pytest.mark.parametrize("name, d_norm", [("dcgan_cifar10_cpu_plain", "batch"), ("dcgan_cifar10_cpu_sn_hinge", "spectral"),
+                                          ("dcgan_cifar10_cpu_wgan_gp", "none")])
+def test_the_committed_comparison_weights_load_with_their_normalisation(name, d_norm):
+    from course_utils.checkpoints import pretrained
+    model = pretrained(name, verbose=False)
+    assert model.D.cfg.d_norm == d_norm and model.G.cfg.g_width == 32
+    assert parametrize.is_parametrized(model.D.net[0], "weight") == (d_norm == "spectral")
+    assert model.D(model.G(model.G.sample_z(2))).shape == (2, 1)
