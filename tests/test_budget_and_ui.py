@@ -49,9 +49,11 @@ def test_seed_everything_repeats_random_numbers():
     assert all(torch.equal(a, b) for a, b in zip(first, second))
 
 
-def test_get_device_is_a_real_device():
-    device = get_device()
-    assert torch.zeros(1, device=device).device.type == device.type
+@pytest.mark.parametrize("cuda, mps, expected", [(True, True, "cuda"), (False, True, "mps"), (False, False, "cpu")])
+def test_get_device_prefers_cuda_then_mps_then_cpu(monkeypatch, cuda, mps, expected):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
+    assert get_device() == torch.device(expected)
 
 
 def test_figures_are_returned_not_shown():
