@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 KERNEL := generative-course
 
-.PHONY: help setup lab test unit notebooks bench pretrained clean
+.PHONY: help setup lab test unit notebooks bench pretrained mutation clean
 
 help:
 	@echo "make lab         start JupyterLab on notebooks/ (sets up .venv on first use)"
@@ -15,6 +15,7 @@ help:
 	@echo "make notebooks   re-run every notebook at the full budget and save its outputs"
 	@echo "make bench       run the benchmarks in benchmarks/"
 	@echo "make pretrained  retrain the committed weights in data/pretrained/ (updates MANIFEST.json)"
+	@echo "make mutation    mutation score (mutmut) of the losses, metrics, GMM and FID code; not part of make test"
 
 $(STAMP): requirements.txt requirements-fid.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +48,28 @@ bench: $(STAMP)
 pretrained: $(STAMP)
 	$(BIN)/python -m course_utils.pretrain gan1d mnist_classifier mnist_classifier2 mnist_gmm mnist_gan mnist_vae mnist_vae2d dcgan_cifar10 mnist_cgan mnist_cyclegan \
 		dcgan_cifar10_cpu_plain dcgan_cifar10_cpu_sn_hinge dcgan_cifar10_cpu_wgan_gp mixtures2d gan_lab
+
+# Mutation testing (issue 19), developer-only: installs requirements-dev.txt, then mutmut mutates the files in
+# pyproject.toml's [tool.mutmut] inside a scratch copy, mutants/ (git-ignored; tracked files are not touched), and
+# runs the fast tests of those files that reach the mutated function. Prints killed / run and lists the survivors.
+# COURSE_DATA and COURSE_DATA_MIRROR point the copy at this checkout's data/ and dataset mirror (tests/conftest.py
+# looks for the mirror beside the repository, which from mutants/ is the wrong folder: the MNIST tests would skip).
+# Results are cached in mutants/: `rm -rf mutants` to redo all. Exits 0 whatever the score (a report, not a gate).
+# A subset: make mutation MUTANTS='course_utils.losses*' (mutmut's glob over mutant names).
+MUTATION_WORKERS ?= 2
+MUTANTS ?=
+COURSE_DATA_MIRROR ?= $(abspath $(CURDIR)/../shared/datasets)
+mutation: $(STAMP)
+	$(BIN)/python -m pip install -r requirements-dev.txt
+	COURSE_DATA=$(CURDIR)/data COURSE_DATA_MIRROR=$(COURSE_DATA_MIRROR) OMP_NUM_THREADS=1 $(BIN)/mutmut run --max-children $(MUTATION_WORKERS) $(MUTANTS)
+	$(BIN)/mutmut export-cicd-stats
+	$(BIN)/python -c "import json; s = json.load(open('mutants/mutmut-cicd-stats.json')); \
+		run = sum(s[k] for k in ('killed', 'survived', 'timeout', 'no_tests', 'suspicious', 'segfault')); \
+		print('mutation score: %d killed / %d run = %.1f%% (survived %d, timeout %d, no tests %d, suspicious %d); ' \
+		'%d of %d mutants not run yet' % (s['killed'], run, 100 * s['killed'] / max(run, 1), s['survived'], \
+		s['timeout'], s['no_tests'], s['suspicious'], s['total'] - run - s['skipped'], s['total']))"
+	@echo "surviving mutants (inspect one with: $(BIN)/mutmut show NAME):"
+	@$(BIN)/mutmut results | grep -v ": not checked$$" || true
 
 clean:
 	rm -rf $(VENV) .pytest_cache */__pycache__ course_utils/models/__pycache__ *.egg-info
