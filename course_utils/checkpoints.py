@@ -170,19 +170,23 @@ def load_checkpoint(path: str | Path, modules: Modules, sha256: str | None = Non
 # ----------------------------------------------------------------------------- pretrained weights
 
 
+MANIFEST = "MANIFEST.json"  # the committed weights, one model each (what pretrained() builds)
+RECORDINGS = "RECORDINGS.json"  # recorded experiments beside them, in the same style (notebook 07)
+
+
 def pretrained_dir() -> Path:
     """The committed pretrained weights: <repo>/data/pretrained."""
     return Path(__file__).resolve().parent.parent / "data" / "pretrained"
 
 
-def read_manifest(directory: Path | None = None, index: str = "MANIFEST.json") -> dict:
+def read_manifest(directory: Path | None = None, index: str = MANIFEST) -> dict:
     """MANIFEST.json (or another index beside it, such as RECORDINGS.json) as a dict name -> entry (empty when
     there is none)."""
     manifest = (directory or pretrained_dir()) / index
     return json.loads(manifest.read_text()) if manifest.is_file() else {}
 
 
-def load_pretrained(name: str, modules: Modules, directory: Path | None = None, index: str = "MANIFEST.json") -> dict:
+def load_pretrained(name: str, modules: Modules, directory: Path | None = None, index: str = MANIFEST) -> dict:
     """Load the pretrained weights `name` into `modules`, verifying the manifest's sha256."""
     directory = directory or pretrained_dir()
     entry = manifest_entry(name, directory, index)
@@ -190,7 +194,7 @@ def load_pretrained(name: str, modules: Modules, directory: Path | None = None, 
     return entry
 
 
-def manifest_entry(name: str, directory: Path | None = None, index: str = "MANIFEST.json") -> dict:
+def manifest_entry(name: str, directory: Path | None = None, index: str = MANIFEST) -> dict:
     """The manifest's entry `name`; a wrong name lists the names there are."""
     directory = directory or pretrained_dir()
     manifest = read_manifest(directory, index)
@@ -208,16 +212,21 @@ def hardware() -> str:
 
 
 def register_pretrained(name: str, modules: Modules, entry: dict, directory: Path | None = None,
-                        dtype: torch.dtype | None = None, index: str = "MANIFEST.json") -> dict:
+                        dtype: torch.dtype | None = None, index: str = MANIFEST) -> dict:
     """Save `modules` as pretrained weights `name` and record them in MANIFEST.json (or `index`: RECORDINGS.json
     lists recorded experiments, whose files `pretrained()` does not build as one model)."""
     directory = directory or pretrained_dir()
     path = save_checkpoint(directory / f"{name}.safetensors", modules, entry, dtype=dtype)
     sidecar(path).unlink()  # for committed weights the manifest is the one record
-    record = {"file": path.name, "sha256": sha256sum(path), **entry}
-    manifest = read_manifest(directory, index)
-    manifest[name] = record
-    (directory / index).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    return write_index_entry(name, {"file": path.name, "sha256": sha256sum(path), **entry}, directory, index)
+
+
+def write_index_entry(name: str, record: dict, directory: Path | None = None, index: str = MANIFEST) -> dict:
+    """Set `name`'s entry of MANIFEST.json (or `index`) to `record`, keeping the other entries; return `record`."""
+    directory = directory or pretrained_dir()
+    entries = read_manifest(directory, index)
+    entries[name] = record
+    (directory / index).write_text(json.dumps(entries, indent=2, sort_keys=True) + "\n")
     return record
 
 

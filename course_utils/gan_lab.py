@@ -13,7 +13,6 @@ and its static fallback.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import io
 import json
 from collections.abc import Iterator, Sequence
@@ -204,15 +203,14 @@ def save_recordings(path: str | Path, recordings: Sequence[Recording]) -> Path:
 
 def recordings_index(directory: Path | None = None) -> dict:
     """data/pretrained/RECORDINGS.json: recorded runs (not weights) in the manifest's style."""
-    from .checkpoints import pretrained_dir
+    from .checkpoints import RECORDINGS, read_manifest
 
-    index = (directory or pretrained_dir()) / "RECORDINGS.json"
-    return json.loads(index.read_text()) if index.is_file() else {}
+    return read_manifest(directory, RECORDINGS)
 
 
 def load_recordings(path: str | Path | None = None, sha256: str | None = None) -> dict[tuple[str, str], Recording]:
     """The recordings {(dataset, loss): Recording}; by default the committed file, verified against its sha256."""
-    from .checkpoints import CheckpointError, pretrained_dir
+    from .checkpoints import CheckpointError, pretrained_dir, sha256sum
 
     if path is None:
         entry = recordings_index().get("gan_lab")
@@ -223,7 +221,7 @@ def load_recordings(path: str | Path | None = None, sha256: str | None = None) -
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"no recording at {path}; record it with: python -m course_utils.pretrain gan_lab")
-    if sha256 is not None and hashlib.sha256(path.read_bytes()).hexdigest() != sha256:
+    if sha256 is not None and sha256sum(path) != sha256:
         raise CheckpointError(f"{path} does not match its sha256 in RECORDINGS.json; restore it with "
                               f"git checkout -- {path} or record it again")
     recordings = {}
@@ -556,7 +554,7 @@ def record_all(seed: int = 0, n_frames: int = 40, directory: Path | None = None)
     import time
     from dataclasses import asdict
 
-    from .checkpoints import hardware, pretrained_dir
+    from .checkpoints import RECORDINGS, hardware, pretrained_dir, sha256sum, write_index_entry
     from .recipes import GAN_LAB_STEPS
 
     directory = directory or pretrained_dir()
@@ -572,7 +570,7 @@ def record_all(seed: int = 0, n_frames: int = 40, directory: Path | None = None)
             print(f"gan_lab {loss} on the {dataset}: {metrics[key]} in {seconds[key]} s", flush=True)
     path = save_recordings(directory / RECORDING_FILE, recordings)
     frame = recordings[0].frames[0]
-    entry = {"file": path.name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+    entry = {"file": path.name, "sha256": sha256sum(path),
              "what": "recorded runs replayed by the GAN Lab widget (course_utils.gan_lab), not weights to load",
              "config": {loss: {"model": asdict(lab_recipe(loss).model), "train_config": asdict(lab_recipe(loss).train)}
                         for loss in LOSSES},
@@ -583,9 +581,6 @@ def record_all(seed: int = 0, n_frames: int = 40, directory: Path | None = None)
              "metrics": metrics,
              "metrics_protocol": "the last frame's 1,000 generated samples (fixed noise, seed + 1) through "
                                  "mode_metrics.mode_report (3 sigma, min_count 1)"}
-    index_path = directory / "RECORDINGS.json"
-    index = json.loads(index_path.read_text()) if index_path.is_file() else {}
-    index["gan_lab"] = entry
-    index_path.write_text(json.dumps(index, indent=2, sort_keys=True) + "\n")
+    write_index_entry("gan_lab", entry, directory, RECORDINGS)
     print(f"gan_lab: {path} ({path.stat().st_size / 1e6:.2f} MB, sha256 {entry['sha256'][:12]}...)")
     return entry

@@ -22,7 +22,8 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .budget import seed_everything
-from .checkpoints import hardware, load_checkpoint, load_pretrained, manifest_entry, register_pretrained, save_checkpoint
+from .checkpoints import (RECORDINGS, hardware, load_checkpoint, load_pretrained, manifest_entry, register_pretrained,
+                          save_checkpoint)
 from .data import GaussianMixture, data_root, grid_2d, ring_2d
 from .mode_metrics import PACGAN_EVAL_SAMPLES, PACGAN_TABLE1, mode_report
 from .models import gan2d
@@ -31,7 +32,6 @@ from .train import GANTrainer
 
 MIXTURES = {"ring": ring_2d, "grid": grid_2d}
 PRETRAINED_NAME = "mixtures2d"
-INDEX = "RECORDINGS.json"  # a recorded experiment beside the weights, not one model for pretrained()
 EVAL_SEED = 100  # evaluation samples of a run with seed s come from torch.Generator seed EVAL_SEED + s
 
 
@@ -136,16 +136,19 @@ def print_mixture_table(records: list[dict], dataset: str, anchor: bool = True) 
           f"{PACGAN_EVAL_SAMPLES} samples each")
     print(f"{'method':<18}{'modes covered':>16}{'high quality':>16}{'reverse KL':>14}{'max s/run':>11}")
     for method, entry in rows:
-        (m, m_err), (q, q_err), (kl, kl_err) = entry["modes_covered"], entry["high_quality"], entry["kl_modes"]
-        print(f"{method:<18}{m:>9.1f} +- {m_err:<4.1f}{100 * q:>9.1f}% +- {100 * q_err:<4.1f}"
-              f"{kl:>7.2f} +- {kl_err:<4.2f}{entry['max_seconds']:>9.0f}")
+        print(_row(method, entry["modes_covered"], entry["high_quality"], entry["kl_modes"])
+              + f"{entry['max_seconds']:>9.0f}")
     if anchor:
         print(f"PacGAN, Table 1 (Lin et al. 2018; 10 trials, their networks"
               f"{'; their ring: radius 1, std 0.01' if dataset == 'ring' else ''}):")
         for method, row in PACGAN_TABLE1[dataset].items():
-            (m, m_err), (q, q_err), (kl, kl_err) = row["modes"], row["high_quality"], row["reverse_kl"]
-            print(f"  {method:<16}{m:>9.1f} +- {m_err:<4.1f}{100 * q:>9.1f}% +- {100 * q_err:<4.1f}"
-                  f"{kl:>7.2f} +- {kl_err:<4.2f}")
+            print(_row(f"  {method}", row["modes"], row["high_quality"], row["reverse_kl"]))
+
+
+def _row(name: str, modes: tuple, quality: tuple, kl: tuple) -> str:
+    """One line of the table: (mean, standard error) of modes covered, high-quality share and reverse KL."""
+    return (f"{name:<18}{modes[0]:>9.1f} +- {modes[1]:<4.1f}{100 * quality[0]:>9.1f}% +- {100 * quality[1]:<4.1f}"
+            f"{kl[0]:>7.2f} +- {kl[1]:<4.2f}")
 
 
 # ----------------------------------------------------------------------------- the sweep and its record
@@ -155,6 +158,11 @@ def _key(method: str, dataset: str) -> str:
     while "__" in slug:
         slug = slug.replace("__", "_")
     return f"{dataset}_{slug}"
+
+
+def _as_json(config) -> dict:
+    """A config dataclass as JSON keeps it (tuples become lists), so it compares equal to a stored one."""
+    return json.loads(json.dumps(asdict(config)))
 
 
 def cache_dir() -> Path:
@@ -170,7 +178,7 @@ def sweep(methods=None, datasets=("grid", "ring"), seeds=MIXTURE_SEEDS, progress
         stem = cache_dir() / f"{_key(method, dataset)}_s{seed}"
         record_file = stem.with_suffix(".json")
         recipe = method_recipe(method)
-        config = {"model": asdict(recipe.model), "train": json.loads(json.dumps(asdict(recipe.train)))}
+        config = {"model": asdict(recipe.model), "train": _as_json(recipe.train)}
         if record_file.is_file():
             cached = json.loads(record_file.read_text())
             if cached.get("config") == config:
@@ -192,19 +200,14 @@ def pretrain_mixtures2d() -> None:
     """The course's command for the comparison: every run, then the seed-0 networks and all numbers committed."""
     start = time.perf_counter()
     records = sweep()
-    modules = {}
-    for dataset in MIXTURES:
-        for method in MIXTURE_METHODS:
-            G, D = networks(method)
-            load_checkpoint(cache_dir() / f"{_key(method, dataset)}_s0.safetensors", {"G": G, "D": D})
-            modules[f"{_key(method, dataset)}_G"] = G
-            modules[f"{_key(method, dataset)}_D"] = D
+    nets, modules = seed0_networks()
+    for (dataset, method), (G, D) in nets.items():
+        load_checkpoint(cache_dir() / f"{_key(method, dataset)}_s0.safetensors", {"G": G, "D": D})
     threads = {json.loads(path.read_text()).get("threads") for path in cache_dir().glob("*.json")}
     entry = {
         "model": "course_utils.models.gan2d.Generator+Discriminator (seed 0 of every method on each mixture)",
         "config": {method: asdict(recipe.model) for method, recipe in MIXTURE_METHODS.items()},
-        "train_config": {method: json.loads(json.dumps(asdict(recipe.train)))
-                         for method, recipe in MIXTURE_METHODS.items()},
+        "train_config": {method: _as_json(recipe.train) for method, recipe in MIXTURE_METHODS.items()},
         "seeds": list(MIXTURE_SEEDS), "data": {name: repr(make()) for name, make in MIXTURES.items()},
         "evaluation": f"mode_report of {PACGAN_EVAL_SAMPLES} samples, noise seed {EVAL_SEED} + run seed",
         "command": "python -m course_utils.pretrain mixtures2d", "budget": "full",
@@ -215,21 +218,27 @@ def pretrain_mixtures2d() -> None:
                                  "high_quality": round(e["high_quality"][0], 4)}
                     for (d, m), e in summarise(records).items()},
     }
-    record = register_pretrained(PRETRAINED_NAME, modules, entry, index=INDEX)
+    record = register_pretrained(PRETRAINED_NAME, modules, entry, index=RECORDINGS)
     print(f"mixtures2d: {len(records)} runs in {time.perf_counter() - start:.0f} s -> {record['file']}")
 
 
-def load_mixtures2d() -> tuple[dict, dict]:
-    """The committed comparison: its manifest entry and {(dataset, method): (G, D)} of seed 0, in eval mode."""
-    entry = manifest_entry(PRETRAINED_NAME, index=INDEX)
+def seed0_networks() -> tuple[dict, dict]:
+    """Fresh networks for the committed file: {(dataset, method): (G, D)}, and the same modules by file prefix."""
     nets, modules = {}, {}
     for dataset in MIXTURES:
         for method in MIXTURE_METHODS:
             G, D = networks(method)
-            nets[dataset, method] = (G.eval(), D.eval())
+            nets[dataset, method] = (G, D)
             modules[f"{_key(method, dataset)}_G"], modules[f"{_key(method, dataset)}_D"] = G, D
-    load_pretrained(PRETRAINED_NAME, modules, index=INDEX)
-    return entry, nets
+    return nets, modules
+
+
+def load_mixtures2d() -> tuple[dict, dict]:
+    """The committed comparison: its manifest entry and {(dataset, method): (G, D)} of seed 0, in eval mode."""
+    entry = manifest_entry(PRETRAINED_NAME, index=RECORDINGS)
+    nets, modules = seed0_networks()
+    load_pretrained(PRETRAINED_NAME, modules, index=RECORDINGS)
+    return entry, {key: (G.eval(), D.eval()) for key, (G, D) in nets.items()}
 
 
 if __name__ == "__main__":  # python -m course_utils.mixtures2d grid: fill the cache for one mixture
