@@ -39,14 +39,19 @@ def reference_size(device: torch.device | str) -> int:
     return 50_000 if torch.device(device).type == "cuda" else 10_000
 
 
-def fid_protocol(reference_images: int) -> str:
-    """The protocol of `generator_fid`, in words (recorded in the manifest next to the numbers)."""
+def fid_protocol(reference_images: int, samples: int = SAMPLES) -> str:
+    """The protocol of `generator_fid` with `samples` generated images, in words (recorded in the manifest next
+    to the numbers)."""
     subset = ("all 50,000" if reference_images >= 50_000 else
               f"a random {reference_images:,} (permutation seed 0) of the 50,000")
-    return ("Inception-v3 pool3 features (2048-d) from the TF-FID network shipped as TorchScript in "
-            f"{INCEPTION_PACKAGE}; TF1 bilinear resize 32->299 of uint8 images; {SAMPLES:,} generator samples "
-            f"(z from seed 1) against the mean and covariance of the features of {subset} CIFAR-10 training "
-            "images; KID: unbiased cubic-kernel MMD^2, 10 subsets of 1,000, reported x1000")
+    protocol = ("Inception-v3 pool3 features (2048-d) from the TF-FID network shipped as TorchScript in "
+                f"{INCEPTION_PACKAGE}; TF1 bilinear resize 32->299 of uint8 images; {samples:,} generator samples "
+                f"(z from seed 1) against the mean and covariance of the features of {subset} CIFAR-10 training "
+                f"images; KID: unbiased cubic-kernel MMD^2, 10 subsets of {min(samples, 1000):,}, reported x1000")
+    if samples < SAMPLES:
+        protocol += ("; FID is biased upwards at this n: compare entries measured at the same n, not with published "
+                     "50,000-sample FIDs")
+    return protocol
 
 
 class InceptionNotFoundError(FileNotFoundError):

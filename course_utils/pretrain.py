@@ -319,16 +319,6 @@ DCGAN_CIFAR10_VARIANTS = {"dcgan_cifar10_cpu_plain": "DCGAN_CIFAR10_CPU_PLAIN",
 VARIANT_FID_SAMPLES = 500  # on a CPU Inception reads about 3 images/s on one thread
 
 
-def variant_fid_protocol(n: int) -> str:
-    """How pretrain_dcgan_cifar10_variant measures FID and KID, in words (recorded in the manifest)."""
-    from .fid import INCEPTION_PACKAGE
-    return ("Inception-v3 pool3 features (2048-d) from the TF-FID network shipped as TorchScript in "
-            f"{INCEPTION_PACKAGE}; TF1 bilinear resize 32->299 of uint8 images; {n:,} generator samples (z from "
-            f"seed 1) against {n:,} random CIFAR-10 training images (permutation seed 0, fid.reference_features); "
-            f"KID: unbiased cubic-kernel MMD^2, 10 subsets of {min(n, 1000):,}, reported x1000. FID is biased "
-            "upwards at this n: compare entries measured at the same n, not with published 50,000-sample FIDs")
-
-
 def pretrain_dcgan_cifar10_variant(name: str, seed: int = 0, fid_samples: int = VARIANT_FID_SAMPLES) -> None:
     """Train one of notebook 07's DCGANs (recipes named in DCGAN_CIFAR10_VARIANTS) on the engine, measure FID/KID."""
     from . import recipes
@@ -348,7 +338,7 @@ def pretrain_dcgan_cifar10_variant(name: str, seed: int = 0, fid_samples: int = 
     if device.type == "cuda":
         torch.cuda.synchronize()
     seconds = time.perf_counter() - start
-    from .fid import fid_kid, generator_uint8, inception_features, reference_features  # Inception after training
+    from .fid import fid_kid, fid_protocol, generator_uint8, inception_features, reference_features  # after training
     G.eval()
     features = inception_features(generator_uint8(G.float(), fid_samples, seed=1), device)
     metrics = fid_kid(features, reference_features(fid_samples, device))
@@ -366,7 +356,7 @@ def pretrain_dcgan_cifar10_variant(name: str, seed: int = 0, fid_samples: int = 
         "data": "CIFAR-10 train (50,000 images)", "seed": seed,
         "command": f"python -m course_utils.pretrain {name}", "budget": "full", "hardware": hardware(),
         "torch": torch.__version__, "device": str(device), "threads": torch.get_num_threads(),
-        "seconds": round(seconds, 1), "fid_protocol": variant_fid_protocol(fid_samples),
+        "seconds": round(seconds, 1), "fid_protocol": fid_protocol(fid_samples, fid_samples),
         "loss_summary": summary,
         "history": {key: [round(value, 4) for value in values[::25]] for key, values in history.items()},
         "metrics": {f"{key}_n{fid_samples}": round(value, 4) for key, value in metrics.items()}})

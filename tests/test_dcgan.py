@@ -222,10 +222,11 @@ def test_the_cpu_comparison_shares_steps_and_batch():
 
 def test_the_pretrain_commands_name_their_recipes():
     from course_utils import recipes
-    from course_utils.pretrain import DCGAN_CIFAR10_VARIANTS, PRETRAINERS, variant_fid_protocol
+    from course_utils.fid import fid_protocol
+    from course_utils.pretrain import DCGAN_CIFAR10_VARIANTS, PRETRAINERS
     for name, recipe_name in DCGAN_CIFAR10_VARIANTS.items():
         assert name in PRETRAINERS and isinstance(getattr(recipes, recipe_name), recipes.Recipe)
-    assert "500 generator samples" in variant_fid_protocol(500) and "biased upwards" in variant_fid_protocol(500)
+    assert "500 generator samples" in fid_protocol(500, 500) and "biased upwards" in fid_protocol(500, 500)
 
 
 @pytest.mark.parametrize("name, d_norm", [("dcgan_cifar10_cpu_plain", "batch"), ("dcgan_cifar10_cpu_sn_hinge", "spectral"),
