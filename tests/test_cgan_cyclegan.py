@@ -5,6 +5,7 @@ import re
 
 import pytest
 import torch
+from torch.optim.optimizer import register_optimizer_step_post_hook
 
 from course_utils import data, seed_everything
 from course_utils.models import cgan
@@ -150,6 +151,13 @@ def test_conditional_gan_steps_with_the_unchanged_trainer():
     assert all(torch.isfinite(v) for v in logs.values())
     x, y = G(G.sample_z(5))
     assert x.shape == (5, 1, 28, 28) and y.shape == (5,) and D((x, y)).shape == (5, 1)
+    assert set(G.sample_z(500)[1].tolist()) == set(range(10))  # random labels of every class
+    G.eval(), D.eval()
+    with torch.no_grad():  # the label reaches both networks: another label, another image and another logit
+        z, y = G.sample_z(5)
+        x = G((z, y))[0]
+        assert (x - G((z, (y + 1) % 10))[0]).abs().amax(dim=(1, 2, 3)).min() > 1e-3
+        assert (D((x, y)) - D((x, (y + 1) % 10))).abs().min() > 1e-4
 
 
 def test_per_class_fd_has_a_real_against_real_floor():
@@ -204,9 +212,19 @@ def test_cyclegan_shapes_and_a_short_training_run(amp, d_steps):
     assert model.G(x).shape == x.shape and model.F(x).shape == x.shape
     assert model.D_A(x).shape == (2, 1, 5, 5)
     a = torch.randint(0, 256, (32, 3, 28, 28), dtype=torch.uint8)
+    calls, dtypes, d_weights = {"G": 0, "D": 0}, set(), {id(p) for p in model.D_A.parameters()}
+
+    def count_updates(optimizer, args, kwargs):  # which optimiser: the one that holds D_A's weights is D's
+        calls["D" if id(optimizer.param_groups[0]["params"][0]) in d_weights else "G"] += 1
+
+    counting = register_optimizer_step_post_hook(count_updates)
+    handle = model.G.net[1].register_forward_hook(lambda module, inputs, out: dtypes.add(out.dtype))
     history = train_cyclegan(model, data.image_sampler(a, "cpu"), data.image_sampler(255 - a, "cpu"),
                              CycleGANTrainConfig(steps=6, batch_size=4, log_every=3, amp=amp, d_steps=d_steps),
                              "cpu", progress=False)
+    handle.remove(), counting.remove()
+    assert calls == {"G": 6, "D": 6 * d_steps}  # d_steps discriminator updates per generator update
+    assert dtypes == {torch.bfloat16 if amp else torch.float32}  # G's convolutions ran under autocast (CPU bf16)
     assert history["step"] == list(range(1, 7))
     assert set(history) >= {"loss_g", "adversarial", "cycle", "identity", "loss_d_a", "loss_d_b"}
     assert all(torch.isfinite(torch.tensor(values)).all() for values in history.values())

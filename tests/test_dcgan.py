@@ -119,7 +119,13 @@ def test_the_gpu_fast_path_runs_in_bfloat16():
     seed_everything(0)
     trainer = GANTrainer(Generator(SMALL_CFG), Discriminator(SMALL_CFG), image_sampler(fake_cifar(), "cuda", True),
                          replace(SMALL, channels_last=True, log_every=5), "cuda")
+    seen = {"G": set(), "D": set()}  # the dtype of each network's first convolution, inside the steps
+    handles = [trainer.G.net[0].register_forward_hook(lambda m, i, out: seen["G"].add(out.dtype)),
+               trainer.D.net[0].register_forward_hook(lambda m, i, out: seen["D"].add(out.dtype))]
     trainer.train(progress=False)
+    for handle in handles:
+        handle.remove()
+    assert seen == {"G": {torch.bfloat16}, "D": {torch.bfloat16}}, seen  # autocast on in both steps
     assert len(trainer.history["loss_d"]) == 12
     assert all(p.dtype == torch.float32 for p in trainer.G.parameters())  # bf16 only inside autocast
 

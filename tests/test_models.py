@@ -23,8 +23,16 @@ def test_mlp_gan_training_step_on_image_batches():
     images = torch.rand(256, 1, 28, 28) * 2 - 1
     trainer = GANTrainer(mlp_gan.Generator(), mlp_gan.Discriminator(), batch_sampler(images),
                          MNIST_GAN.train, "cpu")
+    G_before = [p.detach().clone() for p in trainer.G.parameters()]
+    D_before = [p.detach().clone() for p in trainer.D.parameters()]
     logs = trainer.train_step()
     assert all(torch.isfinite(v) for v in logs.values())
+    # Adam's first update moves a weight by lr * g / (|g| + eps): both players moved, neither by more than its
+    # learning rate (plus the float32 spacing of weights near 1, the batch-norm scales)
+    for after, before, lr in ((trainer.G.parameters(), G_before, MNIST_GAN.train.lr_g),
+                              (trainer.D.parameters(), D_before, MNIST_GAN.train.lr_d)):
+        moved = max((a - b).abs().max().item() for a, b in zip(after, before))
+        assert 0.99 * lr <= moved <= lr + 2.5e-7
 
 
 def test_classifier_shapes_and_features():
@@ -33,6 +41,9 @@ def test_classifier_shapes_and_features():
     assert model(x).shape == (3, 10) and model.features(x).shape == (3, 128)
     shifted = random_shift(x, torch.Generator().manual_seed(0))
     assert shifted.shape == x.shape
+    assert torch.equal(random_shift(x, torch.Generator().manual_seed(0), pixels=0), x)  # no shift: the identity
+    # a whole-pixel move: every value is one of x's or the background -1 (tests/test_weak_spots.py pins which)
+    assert torch.isin(shifted, torch.cat([x.flatten(), torch.tensor([-1.0])])).all()
 
 
 def test_pixel_range_round_trip():

@@ -240,6 +240,12 @@ def test_the_label_reaches_the_conditional_G_and_D():
         assert torch.equal(y_out, y)  # the label travels with the image
         assert (x - G((z, other))[0]).abs().amax(dim=(1, 2, 3)).min() > 1e-3  # every image changes
         assert (D((x, y)) - D((x, other))).abs().min() > 1e-4  # every logit changes
+    with torch.no_grad():  # D's logit as models/cgan.py writes it: psi(phi(x, y)) + <e_y, phi(x, y)>
+        features = D.phi(torch.cat([x.flatten(1), D.embed_in(y)], dim=1))
+        projection = (D.embed(y) * features).sum(dim=1, keepdim=True)
+        torch.testing.assert_close(D((x, y)), D.psi(features) + projection)
+        assert projection.abs().min() > 1e-4  # the projection term is there, not zero
+    assert set(G.sample_z(500)[1].tolist()) == set(range(10))  # G is asked for every class
     images, labels = fixed_batch("cgan")
     noise = G.sample_z(32, generator=torch.Generator().manual_seed(4))
     right = by_hand_d(G, D, (images, labels), noise)[0]
