@@ -127,3 +127,96 @@ def test_the_penalties_send_gradients_to_the_critic():
     real, fake = torch.randn(16, 2), torch.randn(16, 2)
     (losses.gradient_penalty(critic, real, fake) + losses.r1_penalty(critic, real)).backward()
     assert critic.weight.grad is not None and critic.weight.grad.abs().sum() > 0
+
+
+# ----------------------------------------------------------------------------- the penalties, exactly
+
+def test_gradient_penalty_is_taken_at_points_on_each_real_fake_segment():
+    """f(x) = ||x||^2 / 2 has gradient x, so the penalty depends on where it is evaluated: WGAN-GP
+    evaluates at x_hat = t x_real + (1 - t) x_fake, one t ~ U(0, 1) per sample shared by all its
+    coordinates (Gulrajani et al. 2017, Algorithm 1). Images of shape (n, 1, 2, 2) check that the norm
+    is taken over all of a sample's coordinates, not per channel or per row."""
+    seen = []
+
+    def critic(x):
+        seen.append(x.detach().clone())
+        return 0.5 * x.square().flatten(1).sum(1)
+
+    n = 4000
+    generator = torch.Generator().manual_seed(0)
+    real = torch.randn(n, 1, 2, 2, generator=generator, dtype=torch.float64)
+    fake = torch.randn(n, 1, 2, 2, generator=generator, dtype=torch.float64) + 3
+    torch.manual_seed(1)
+    penalty = losses.gradient_penalty(critic, real, fake)
+    (x_hat,) = seen
+    assert x_hat.shape == real.shape
+    # Solve x_hat - fake = t (real - fake) for t coordinate by coordinate: one t per sample, in [0, 1].
+    t = ((x_hat - fake) / (real - fake)).flatten(1)
+    # 1e-9: float64 round-off of one multiply-add divided by |real - fake| (> 1e-4 for all but a few
+    # samples; those are excluded), far below any wrong mixing (which moves t by O(1)).
+    ok = (real - fake).flatten(1).abs().min(1).values > 1e-4
+    assert (t[ok] - t[ok, :1]).abs().max() < 1e-9
+    t = t[ok, 0]
+    assert t.min() >= 0 and t.max() <= 1
+    # t ~ U(0, 1): mean 1/2 and variance 1/12 within 5 standard errors for ~4000 samples
+    # (sqrt(1/12 / n) = 4.6e-3 for the mean; sqrt(1/180 / n) = 1.2e-3 for the variance).
+    assert abs(t.mean().item() - 0.5) < 5 * math.sqrt(1 / 12 / len(t))
+    assert abs(t.var().item() - 1 / 12) < 5 * math.sqrt(1 / 180 / len(t))
+    # The penalty is the mean of (||grad f(x_hat)|| - 1)^2 = (||x_hat|| - 1)^2 at those very points.
+    # The score is cast to float32 before the sum, but the gradient of a sum is exactly 1 and flows
+    # back in float64: only float64 round-off remains (relative 1e-12); 1e-9 leaves room for it.
+    expected = (x_hat.flatten(1).norm(dim=1) - 1).square().mean()
+    assert penalty.item() == pytest.approx(expected.item(), rel=1e-9)
+
+
+def test_gradient_penalty_does_not_differentiate_through_real_or_fake():
+    # The interpolation uses detached copies: D's penalty must not send gradients into G.
+    critic = torch.nn.Linear(3, 1)
+    real, fake = torch.randn(8, 3), torch.randn(8, 3, requires_grad=True)
+    penalty = losses.gradient_penalty(critic, real, fake)
+    penalty.backward()
+    assert fake.grad is None
+
+
+def _linear_critic_and_norm():
+    critic = torch.nn.Linear(2, 1).double()
+    with torch.no_grad():
+        critic.weight.copy_(torch.tensor([[3.0, 4.0]], dtype=torch.float64))  # ||w|| = 5
+        critic.bias.fill_(0.7)
+    return critic, critic.weight.detach().clone()
+
+
+def test_r1_penalty_is_differentiable_in_the_critics_weights():
+    """For f(x) = <w, x> + b, R1 = ||w||^2 whatever x, so dR1/dw = 2w and dR1/db = 0. The penalty is
+    only useful if it carries these gradients (create_graph=True): a penalty without them would make
+    the critic's regulariser a constant that backward() cannot reach."""
+    critic, w = _linear_critic_and_norm()
+    penalty = losses.r1_penalty(critic, torch.randn(16, 2, dtype=torch.float64))
+    # The gradients are float64 (the float32 cast of the score does not round d sum / d score = 1):
+    # relative 1e-9 is float64 round-off with margin; a wrong factor or power moves them by O(1).
+    assert penalty.item() == pytest.approx(25.0, rel=1e-9)
+    grad_w, grad_b = torch.autograd.grad(penalty, [critic.weight, critic.bias], allow_unused=True)
+    assert torch.allclose(grad_w, 2 * w, rtol=1e-9, atol=0)
+    assert grad_b is None or grad_b.abs().max() == 0
+
+
+def test_gradient_penalty_is_differentiable_in_the_critics_weights():
+    """For f(x) = <w, x> + b, GP = (||w|| - 1)^2, so dGP/dw = 2 (||w|| - 1) w / ||w|| = 1.6 w; checked
+    also against a central finite difference of the penalty in w (step 1e-4, error O(step^2) = 1e-8
+    for this smooth function, plus float64 round-off of 16 / step = 1e-11; tolerance 1e-6)."""
+    critic, w = _linear_critic_and_norm()
+    real, fake = torch.randn(16, 2, dtype=torch.float64), torch.randn(16, 2, dtype=torch.float64)
+    penalty = losses.gradient_penalty(critic, real, fake)
+    assert penalty.item() == pytest.approx(16.0, rel=1e-9)  # float64 round-off, as for R1
+    (grad_w,) = torch.autograd.grad(penalty, critic.weight)
+    assert torch.allclose(grad_w, 1.6 * w, rtol=1e-9, atol=0)
+    step = 1e-4
+    for j in range(2):
+        values = []
+        for sign in (1, -1):
+            with torch.no_grad():
+                critic.weight[0, j] += sign * step
+            values.append(losses.gradient_penalty(critic, real, fake).item())
+            with torch.no_grad():
+                critic.weight[0, j] -= sign * step
+        assert (values[0] - values[1]) / (2 * step) == pytest.approx(grad_w[0, j].item(), abs=1e-6)
