@@ -101,3 +101,34 @@ def nearest_training_images(queries: Tensor, pool: Tensor, k: int = 1, batch_siz
         distances.append(exact.gather(1, order))
         indices.append(candidates.gather(1, order))
     return torch.cat(distances).cpu(), torch.cat(indices).cpu()
+
+
+class ManifestMismatchError(AssertionError):
+    """A number recomputed in a notebook disagrees with the one the pretrain command stored."""
+
+
+def compare_with_manifest(entry: Mapping, recomputed: Mapping[str, float], tolerance: Mapping[str, float],
+                          why: str = "") -> None:
+    """Print each recomputed metric beside the manifest's and raise ManifestMismatchError where they differ by
+    more than `tolerance[key]` (absolute, in the metric's own units).
+
+    `entry` is the weights' manifest entry (`pretrained(name).manifest_entry` or `read_manifest()[name]`);
+    `why` says in a few words where the tolerance comes from (printed, so the reader can judge it).
+    """
+    metrics = entry.get("metrics") or {}
+    missing = [key for key in recomputed if key not in metrics or key not in tolerance]
+    if missing:
+        raise KeyError(f"compare_with_manifest: no manifest value or no tolerance for {missing}; the manifest has "
+                       f"{sorted(metrics)}")
+    name = entry.get("command", "the pretrain command").strip("`")
+    print(f"recomputed here vs the manifest ({name}){': ' + why if why else ''}")
+    rows = {key: {"here": float(value), "manifest": float(metrics[key]), "difference": float(value) - metrics[key],
+                  "tolerance": float(tolerance[key])} for key, value in recomputed.items()}
+    columns = ["here", "manifest", "difference", "tolerance"]
+    print_metric_table(rows, columns, formats=dict.fromkeys(columns, ".6g"))
+    wrong = [key for key, row in rows.items() if not abs(row["difference"]) <= row["tolerance"]]
+    if wrong:
+        raise ManifestMismatchError(
+            f"{', '.join(wrong)} recomputed here differ from the manifest by more than the tolerance: the weights, "
+            f"the data or the metric code changed since `{name}` stored them. Re-run that command (it rewrites the "
+            "manifest) or find the change.")

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from course_utils.models import cgan, mlp_gan
-from course_utils.report import FixedNoiseGrid, metric_table, nearest_training_images
+from course_utils.report import (FixedNoiseGrid, ManifestMismatchError, compare_with_manifest, metric_table,
+                                 nearest_training_images)
 
 
 def test_metric_table_aligns_names_and_formats():
@@ -64,3 +65,20 @@ def test_nearest_training_images_bad_input():
         nearest_training_images(torch.rand(2, 3, 4, 4), torch.rand(5, 1, 4, 4))
     with pytest.raises(ValueError, match="k = 6"):
         nearest_training_images(torch.rand(2, 1, 4, 4), torch.rand(5, 1, 4, 4), k=6)
+
+
+def test_compare_with_manifest_passes_within_the_tolerance_and_names_what_differs(capsys):
+    entry = {"command": "python -m course_utils.pretrain x", "metrics": {"fd": 9.65904, "ndb": 5}}
+    compare_with_manifest(entry, {"fd": 9.65809, "ndb": 5}, {"fd": 0.001, "ndb": 0})
+    printed = capsys.readouterr().out
+    assert "9.65809" in printed and "9.65904" in printed and "-0.00095" in printed  # here, manifest, difference
+    with pytest.raises(ManifestMismatchError, match=r"^fd recomputed here.*`python -m course_utils.pretrain x`"):
+        compare_with_manifest(entry, {"fd": 9.65809, "ndb": 5}, {"fd": 0.0009, "ndb": 0})
+    with pytest.raises(ManifestMismatchError, match="^ndb recomputed"):
+        compare_with_manifest(entry, {"fd": 9.65904, "ndb": 6}, {"fd": 0.0, "ndb": 0})
+    with pytest.raises(ManifestMismatchError):  # a NaN is never within a tolerance
+        compare_with_manifest(entry, {"fd": float("nan")}, {"fd": 1.0})
+    with pytest.raises(KeyError, match=r"no manifest value or no tolerance for \['fid'\]"):
+        compare_with_manifest(entry, {"fid": 1.0}, {"fid": 1.0})
+    with pytest.raises(KeyError, match=r"\['ndb'\]"):
+        compare_with_manifest(entry, {"ndb": 5}, {})
