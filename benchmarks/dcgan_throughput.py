@@ -1,12 +1,19 @@
-"""Images per second of the course's GAN trainer against a tutorial-style DCGAN loop, same process.
+"""Images per second of the course's GAN trainer against a tutorial-style DCGAN loop, same process, with a
+control for each way in which the two differ.
 
 The baseline is written the way most DCGAN tutorials train: a DataLoader over the torchvision
 dataset (ImageFolder over the mirror's PNGs, or torchvision's CIFAR10 when its archive is cached)
 with per-image ToTensor/Normalize transforms and 2 workers, fp32, default Adam, and `loss.item()`
 after every step. The course trainer (course_utils.train.GANTrainer) keeps the uint8 dataset on the
-device, picks batches by index, uses channels_last, and on a GPU bf16 autocast, fused Adam and reads
-its losses every 50 steps. Same model, same batch size, same two steps of Algorithm 1; batch 128 (the
-paper's) and batch 512, each against the baseline at the same batch size.
+device, picks batches by index, uses channels_last, reads its losses every 50 steps, and on a GPU
+runs bf16 autocast and fused Adam. Same model, same batch size, same two steps of Algorithm 1.
+
+Between the two sits a chain of variants, each differing from the one before it in one thing only, all
+timed in the same rounds: the tutorial loop fed from tensors decoded once in memory (removes the PNG
+decoding and the DataLoader), then fed by the course's batches by index, then the course trainer with the
+losses read every step in NCHW fp32 (and unfused Adam on a GPU), then with reads every 50 steps, then
+channels_last, then (GPU) bf16 autocast and fused Adam, then (--compile) the compiled step. Each step's
+ratio is printed; their product equals the total up to the medians' noise.
 
     python benchmarks/dcgan_throughput.py            # CPU: target >= 1.3x at batch 128
     python benchmarks/dcgan_throughput.py --compile  # GPU: the step replayed as a CUDA graph; CPU: torch.compile
@@ -27,7 +34,7 @@ import torch
 from torch import nn
 
 from course_utils.budget import get_device, seed_everything
-from course_utils.data import cifar10_tensors, data_root, image_sampler, mirror_root
+from course_utils.data import cifar10_tensors, data_root, image_sampler, mirror_root, to_signed_unit
 from course_utils.models import dcgan
 from course_utils.recipes import dcgan_cifar10_recipe
 from course_utils.train import GANTrainer
@@ -107,41 +114,112 @@ def step_flops(trainer: GANTrainer) -> float:
     return float(counter.get_total_flops())
 
 
-def measure(batch: int, steps: int, args, device: torch.device, images: torch.Tensor) -> float:
-    """Print one batch size's figures; return the ratio against the baseline."""
+def in_memory_batches(images: torch.Tensor, batch: int, device: torch.device, seed: int = 0):
+    """Control (a): the tutorial's epochs of shuffled batches, from images decoded and normalised once, in memory
+    on the device (what the DataLoader delivers, without decoding PNGs or per-image transforms)."""
+    decoded = to_signed_unit(images).to(device)  # = ToTensor() then Normalize(0.5, 0.5)
+    generator = torch.Generator().manual_seed(seed)
+    while True:
+        order = torch.randperm(len(decoded), generator=generator).to(device)
+        for i in range(len(decoded) // batch):
+            yield decoded[order[i * batch:(i + 1) * batch]], None
+
+
+def by_index_batches(images: torch.Tensor, batch: int, device: torch.device):
+    """Control (b): the course's batches (uint8 on the device, random indices, floats made per batch)."""
+    sample = image_sampler(images, device)
+    while True:
+        yield sample(batch), None
+
+
+def unfused_adam(trainer: GANTrainer) -> GANTrainer:
+    """The trainer with plain (foreach) Adam instead of the fused kernel it uses on a GPU."""
+    cfg = trainer.cfg
+    trainer.opt_d = torch.optim.Adam(trainer.D.parameters(), lr=cfg.lr_d, betas=cfg.betas, fused=False)
+    trainer.opt_g = torch.optim.Adam(trainer.G.parameters(), lr=cfg.lr_g, betas=cfg.betas, fused=False)
+    trainer.optimizers.update(D=trainer.opt_d, G=trainer.opt_g)
+    return trainer
+
+
+def variants(batch: int, args, device: torch.device, images: torch.Tensor) -> list[tuple[str, str, object]]:
+    """The chain from the tutorial loop to the course trainer, one factor at a time: (name, factor, run) where
+    run(steps) returns seconds and each variant differs from the one before it only in `factor`."""
     gpu = device.type == "cuda"
     cfg = dcgan_cifar10_recipe(device).model  # the paper's widths on a GPU, half of them on a CPU
-    recipe = replace(dcgan_cifar10_recipe(device).train, batch_size=batch, compile=args.compile)
-    print(f"\n== batch {batch}: {steps} timed steps x {args.rounds} rounds")
-    trainer = GANTrainer(dcgan.Generator(cfg), dcgan.Discriminator(cfg),
-                         image_sampler(images, device, channels_last=recipe.channels_last), recipe, device)
-    G0, D0 = dcgan.Generator(cfg).to(device), dcgan.Discriminator(cfg).to(device)
-    batches = endless(tutorial_loader(args.workers, batch))
+    recipe = replace(dcgan_cifar10_recipe(device).train, batch_size=batch, compile=False)
 
+    def tutorial(batches):
+        G, D = dcgan.Generator(cfg).to(device), dcgan.Discriminator(cfg).to(device)
+        return lambda steps: baseline_steps(G, D, batches, steps, device)
+
+    def course(fused: bool = True, **changes):
+        train_cfg = replace(recipe, **changes)
+        trainer = GANTrainer(dcgan.Generator(cfg), dcgan.Discriminator(cfg),
+                             image_sampler(images, device, channels_last=train_cfg.channels_last), train_cfg, device)
+        trainer = trainer if fused else unfused_adam(trainer)
+        run = lambda steps: trainer_steps(trainer, steps)  # noqa: E731
+        run.trainer = trainer
+        return run
+
+    plain = dict(log_every=1, channels_last=False, amp=False)
+    chain = [
+        ("tutorial loop, DataLoader over PNGs", "", tutorial(endless(tutorial_loader(args.workers, batch)))),
+        ("tutorial loop, tensors decoded once in memory", "PNG decoding + DataLoader",
+         tutorial(in_memory_batches(images, batch, device))),
+        ("tutorial loop, uint8 batches by index", "batches by index", tutorial(by_index_batches(images, batch, device))),
+        ("course trainer, losses read every step, NCHW, fp32" + (", unfused Adam" if gpu else ""),
+         "the course's step functions + engine", course(fused=False, **plain)),
+        ("  + losses read every 50 steps", "loss reads every 50 steps", course(fused=False, **{**plain, "log_every": 50})),
+        ("  + channels_last", "channels_last", course(fused=False, log_every=50, channels_last=True, amp=False)),
+    ]
+    if gpu:
+        chain += [("  + bf16 autocast", "bf16 autocast", course(fused=False, log_every=50, channels_last=True, amp=True)),
+                  ("  + fused Adam (the course trainer)", "fused Adam", course(log_every=50, channels_last=True, amp=True))]
+    if args.compile:
+        chain.append(("  + compile=True" + (" (CUDA graph)" if gpu else " (torch.compile)"), "compile=True",
+                      course(log_every=50, channels_last=True, amp=True, compile=True)))
+    if not gpu:
+        print("(CPU: autocast and fused Adam are GPU-only in the course trainer, so they have no control here)")
+    return chain
+
+
+def measure(batch: int, steps: int, args, device: torch.device, images: torch.Tensor) -> float:
+    """Print one batch size's figures; return the ratio of the course trainer against the tutorial baseline."""
+    gpu = device.type == "cuda"
+    print(f"\n== batch {batch}: {steps} timed steps x {args.rounds} rounds, every variant in each round")
+    chain = variants(batch, args, device, images)
     warmup = 30 if args.compile else 5
-    trainer_steps(trainer, warmup)  # first steps: allocation, cuDNN autotuning, compiling or recording the graph
-    baseline_steps(G0, D0, batches, warmup, device)  # and the DataLoader workers' start
-    ours, theirs = [], []
-    for _ in range(args.rounds):  # alternate, so a noisy neighbour hits both alike
-        ours.append(steps * batch / trainer_steps(trainer, steps))
-        theirs.append(steps * batch / baseline_steps(G0, D0, batches, steps, device))
-    ours_ips, theirs_ips = statistics.median(ours), statistics.median(theirs)
-    ratio = ours_ips / theirs_ips
-    mode = ("CUDA graph" if trainer._graph is not None else "eager") if gpu else \
-        ("torch.compile" if args.compile and trainer._fast else "eager")
-    print(f"baseline (DataLoader, fp32, .item() per step): {theirs_ips:8.0f} images/s  runs {[round(v) for v in theirs]}")
-    print(f"course trainer ({mode}): {ours_ips:8.0f} images/s  runs {[round(v) for v in ours]}")
+    for _, _, run in chain:  # first steps: allocation, cuDNN autotuning, compiling, the DataLoader workers' start
+        run(warmup)
+    speeds = [[] for _ in chain]
+    for _ in range(args.rounds):  # alternate, so a noisy neighbour hits every variant alike
+        for speed, (_, _, run) in zip(speeds, chain):
+            speed.append(steps * batch / run(steps))
+    medians = [statistics.median(speed) for speed in speeds]
+    width = max(len(name) for name, _, _ in chain)
+    product = 1.0
+    for i, ((name, factor, _), median, speed) in enumerate(zip(chain, medians, speeds)):
+        step_ratio = f"x{median / medians[i - 1]:5.2f} from {factor}" if i else ""
+        product *= median / medians[i - 1] if i else 1.0
+        print(f"{name:<{width}}  {median:8.0f} images/s  runs {[round(v) for v in speed]}  {step_ratio}")
+    ratio = medians[-1] / medians[0]
+    course_run = chain[-1][2]
+    mode = ("CUDA graph" if course_run.trainer._graph is not None else "eager") if gpu else \
+        ("torch.compile" if args.compile and course_run.trainer._fast else "eager")
     target = (8.0 if args.compile else 3.0) if gpu else 1.3
     verdict = f" (target >= {target}x: {'met' if ratio >= target else 'NOT met'})" if batch == 128 else ""
-    print(f"ratio {ratio:.2f}x{verdict}")
-    epoch = 50_000 / ours_ips
+    print(f"course trainer ({mode}) against the tutorial baseline: ratio {ratio:.2f}x{verdict}; "
+          f"product of the factors {product:.2f}x; without decoding (against the in-memory tutorial loop) "
+          f"{medians[-1] / medians[1]:.2f}x")
+    epoch = 50_000 / medians[-1]
     epoch_target = 1.0 if args.compile else 2.0
     print(f"one CIFAR-10 epoch (50,000 images) with the course trainer: {epoch:.2f} s"
           + (f" (target <= {epoch_target:g} s: {'met' if epoch <= epoch_target else 'NOT met'})"
              if gpu and batch == 128 else ""))
     if gpu:
+        trainer = course_run.trainer
         flops = step_flops(trainer)
-        achieved = flops * ours_ips / batch
+        achieved = flops * medians[-1] / batch
         name = torch.cuda.get_device_name()
         peak = next((value for key, value in PEAK_BF16.items() if key in name), None)
         share = f", {achieved / peak:.1%} of the {name}'s dense bf16 peak" if peak else ""
