@@ -166,3 +166,96 @@ def test_dequantise_is_reproducible_from_its_generator():
     d = metrics.dequantise(images)
     torch.manual_seed(3)
     assert torch.equal(d, metrics.dequantise(images))
+
+
+# ----------------------------------------------------------------------------- the 1-D GAN's diagnostics when G leaves p_data's range
+
+class _UniformG(torch.nn.Module):
+    """G(z) = a + w z with stratified z_i = (i + 1/2) / n: its samples are U[a, a + w) with no clumps,
+    so their KDE is the uniform density smoothed by the Gaussian kernel (the midpoint rule's error,
+    (spacing / h)^2 / 24, is below 1e-5 for 2000 samples of U over 14 units and h = 0.7)."""
+
+    def __init__(self, a, w):
+        super().__init__()
+        self.a, self.w = torch.nn.Parameter(torch.tensor(float(a))), float(w)
+
+    def sample_z(self, n, generator=None, device=None):
+        return ((torch.arange(n) + 0.5) / n).reshape(n, 1).to(device)
+
+    def forward(self, z):
+        return self.a + self.w * z
+
+
+def _js_on_the_widened_grid(a, w, n):
+    """JS(p_data, KDE of G's n samples) by scipy quadrature on the range spanned by p_data's grid
+    (N(2, 0.5^2) +- 6 std = [-1, 5]) and G's samples (a + w/2n to a + w - w/2n), each density
+    renormalised there. The KDE is U[a, a + w) smoothed by the kernel of Silverman's bandwidth h."""
+    import numpy as np
+    from scipy import integrate
+
+    z = (np.arange(n) + 0.5) / n
+    h = _silverman(a + w * z)
+    lo, hi = min(-1.0, a + w * z[0]), max(5.0, a + w * z[-1])
+    phi = lambda u: 0.5 * (1 + math.erf(u / math.sqrt(2)))  # noqa: E731
+    p = lambda x: math.exp(-0.5 * ((x - 2.0) / 0.5) ** 2) / (0.5 * math.sqrt(2 * math.pi))  # noqa: E731
+    q = lambda x: (phi((x - a) / h) - phi((x - a - w) / h)) / w  # noqa: E731
+    zp = integrate.quad(p, lo, hi, points=[2.0])[0]
+    zq = integrate.quad(q, lo, hi, points=[a, a + w], limit=200)[0]
+
+    def kl_to_mixture(f, zf, g, zg):
+        def integrand(x):
+            fx, gx = f(x) / zf, g(x) / zg
+            return fx * math.log(2 * fx / (fx + gx)) if fx > 0 else 0.0
+        return integrate.quad(integrand, lo, hi, points=[a, a + w, 2.0], limit=400)[0]
+    return 0.5 * kl_to_mixture(p, zp, q, zq) + 0.5 * kl_to_mixture(q, zq, p, zp)
+
+
+@pytest.mark.parametrize("a, w", [(-10.0, 13.0), (1.0, 14.0)])  # G leaves on the left only, on the right only
+def test_gan1d_js_follows_g_outside_the_datas_range(a, w):
+    # With G's samples reaching -10 (or 15), the grid must widen to hold them all: JS then compares
+    # p_data with all of p_g. Tolerance 2e-5: the trapezoid rule on the 4001-point widened grid
+    # (spacing < 4e-3 against p_data's std 0.5: relative error spacing^2 / (12 std^2) < 5e-6 of a JS
+    # of 0.46), the KDE's midpoint-rule error (< 1e-5 relative) and float32 densities (1e-6); measured
+    # 6e-8. Cutting p_g to p_data's own range [-1, 5] and renormalising it there gives 0.23 instead.
+    D, n = torch.nn.Linear(1, 1), 2000  # 2000 samples (not 20,000) keep the test under a second
+    numbers = metrics.gan1d_diagnostics(_UniformG(a, w), D, gaussian_1d(2.0, 0.5), n_samples=n)
+    assert numbers["js_nats"] == pytest.approx(_js_on_the_widened_grid(a, w, n), abs=2e-5)
+
+
+def test_gan1d_diagnostics_default_mass_is_the_central_95_percent():
+    # The notebooks report d_mean_abs_dev over the central 95% of p_data by default. With
+    # D(x) = sigmoid(x - 2) on N(2, 0.5^2), mean |D - 1/2| over [2 - 1.96 s, 2 + 1.96 s] is a 501-point
+    # average that the explicit mass=0.95 call reproduces exactly; over the central 50% it is 0.08 lower.
+    D = torch.nn.Linear(1, 1)
+    with torch.no_grad():
+        D.weight.fill_(1.0)
+        D.bias.fill_(-2.0)
+    G = _UniformG(0.5, 3.0)
+    default = metrics.gan1d_diagnostics(G, D, gaussian_1d(2.0, 0.5), n_samples=2000)
+    explicit = metrics.gan1d_diagnostics(G, D, gaussian_1d(2.0, 0.5), n_samples=2000, mass=0.95)
+    assert default == explicit
+    # the 501 points of [2 - 0.98, 2 + 0.98]: |sigmoid(u) - 1/2| averaged, by hand in float64
+    u = torch.linspace(-1.96 * 0.5, 1.96 * 0.5, 501, dtype=torch.float64)
+    # float32 quantiles and sigmoid: 1e-5
+    assert default["d_mean_abs_dev"] == pytest.approx((torch.sigmoid(u) - 0.5).abs().mean().item(), abs=1e-5)
+
+
+# ----------------------------------------------------------------------------- generator_gradient_norm
+
+def test_generator_gradient_norm_of_a_linear_g_and_d_by_hand():
+    """G(z) = a z + b, D's logit l = c x + e, non-saturating loss L = mean softplus(-l):
+    dL/da = mean(-sigmoid(-l) c z), dL/db = mean(-sigmoid(-l) c); the norm is their hypotenuse."""
+    from course_utils.losses import generator_loss_non_saturating
+
+    G, D = torch.nn.Linear(1, 1).double(), torch.nn.Linear(1, 1).double()
+    with torch.no_grad():
+        G.weight.fill_(0.8), G.bias.fill_(-0.3), D.weight.fill_(1.5), D.bias.fill_(0.2)
+    z = torch.randn(64, 1, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    logit = 1.5 * (0.8 * z - 0.3) + 0.2
+    s = torch.sigmoid(-logit)
+    expected = math.hypot((-s * 1.5 * z).mean().item(), (-s * 1.5).mean().item())
+    G.weight.grad = torch.full_like(G.weight, 100.0)  # stale gradients from elsewhere must not count
+    norm = metrics.generator_gradient_norm(G, D, z, generator_loss_non_saturating)
+    assert norm == pytest.approx(expected, rel=1e-12)  # float64 throughout
+    # and it leaves no gradients behind in either network (they would leak into the next optimiser step)
+    assert all(p.grad is None for p in [*G.parameters(), *D.parameters()])
