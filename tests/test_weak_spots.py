@@ -196,6 +196,8 @@ def test_one_d_step_and_one_g_step_follow_the_value_function_by_hand(kind):
     assert logs["d_fake"].item() == pytest.approx(d_fake, rel=1e-5)
     assert_moved_by(d_before, list(D.parameters()), grads, cfg.lr_d)
     assert all(torch.equal(b, a) for b, a in zip(g_before, G.parameters())), "the D step changed G"
+    assert all(p.grad is None for p in G.parameters()), "the D step computed gradients for G (G is held fixed)"
+    d_grads = [p.grad.clone() for p in D.parameters()]
 
     D1 = copy.deepcopy(D)
     d_after = [p.detach().clone() for p in D.parameters()]
@@ -204,6 +206,8 @@ def test_one_d_step_and_one_g_step_follow_the_value_function_by_hand(kind):
     assert logs["loss_g"].item() == pytest.approx(loss, rel=1e-5)
     assert_moved_by(g_before, list(G.parameters()), grads, cfg.lr_g)
     assert all(torch.equal(b, a) for b, a in zip(d_after, D.parameters())), "the G step changed D"
+    # D's gradients are still those of its own step: G's step computed none for D's weights (only through D)
+    assert all(torch.equal(before, p.grad) for before, p in zip(d_grads, D.parameters())), "G's step computed D's grads"
     assert all(p.requires_grad for p in D.parameters())  # D trainable again for the next D step
 
 
