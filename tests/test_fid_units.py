@@ -242,7 +242,10 @@ def test_generator_samples_are_seeded_in_eval_mode_whatever_the_batch_size(tiny_
 # ---------------------------------------------------------------- reference features and generator_fid
 
 def test_reference_features_are_the_features_of_a_seeded_subset_cached_under_course_data(monkeypatch, tmp_path):
-    monkeypatch.setenv("COURSE_DATA", str(tmp_path))
+    """Inception is replaced by a stand-in that returns one pixel per image (which says which image it was), and
+    CIFAR-10 by 9 small images: what is tested is the choice of images, the device and the cache."""
+    cache = tmp_path / "not_created_yet"  # a first run: neither COURSE_DATA nor its fid/ folder exists
+    monkeypatch.setenv("COURSE_DATA", str(cache))
     images = torch.arange(9 * 3 * 2 * 2, dtype=torch.int64).reshape(9, 3, 2, 2).to(torch.uint8)
     calls = []
 
@@ -250,18 +253,24 @@ def test_reference_features_are_the_features_of_a_seeded_subset_cached_under_cou
         calls.append(train)
         return images, torch.zeros(9, dtype=torch.int64)
 
-    def fake_features(batch, device="cpu"):  # stands in for Inception: one number per image, which says which
+    def fake_features(batch, device="cpu"):
         calls.append(str(device))
         return batch[:, 0, 0, :1].double() + 0.25  # float32-exact values
     monkeypatch.setattr(fid, "cifar10_tensors", fake_cifar10)
     monkeypatch.setattr(fid, "inception_features", fake_features)
-    first = fid.reference_features(4, device="cpu")
+    first = fid.reference_features(4)
     chosen = torch.randperm(9, generator=torch.Generator().manual_seed(0))[:4]
-    assert calls == [True, "cpu"]  # the training split, on the device asked for
+    assert calls == [True, "cpu"]  # the training split, on the CPU unless told otherwise
     assert torch.equal(first, images[chosen, 0, 0, :1].double() + 0.25) and first.dtype == torch.float64
-    assert sorted(p.name for p in (tmp_path / "fid").iterdir()) == ["cifar10_train_4.npy"]  # no partial file left
-    again = fid.reference_features(4, device="cpu")
+    assert sorted(p.name for p in (cache / "fid").iterdir()) == ["cifar10_train_4.npy"]  # no partial file left
+    again = fid.reference_features(4)
     assert calls == [True, "cpu"] and torch.equal(again.double(), first)  # read from the cache, nothing recomputed
+    # another size beside it (fid/ exists now), on the device asked for (the stand-in never touches a GPU)
+    third = fid.reference_features(3, device="cuda")
+    assert calls == [True, "cpu", True, "cuda"] and torch.equal(third, first[:3])  # the same permutation's head
+    # the default size is the 10,000-image CPU reference, read from its cache file when present
+    np.save(cache / "fid" / "cifar10_train_10000.npy", np.full((2, 1), 7.0, dtype=np.float32))
+    assert fid.reference_features().tolist() == [[7.0], [7.0]] and len(calls) == 4
 
 
 def test_generator_fid_compares_seeded_samples_with_the_cached_reference(monkeypatch, tmp_path, tiny_G):
@@ -273,15 +282,20 @@ def test_generator_fid_compares_seeded_samples_with_the_cached_reference(monkeyp
     def few_pixels(images, device="cpu"):
         seen.append(str(device))
         return images.flatten(1)[:, :4].double()
+
+    def no_cifar10(*args, **kwargs):
+        raise AssertionError("the reference must be read from the cache, not recomputed from CIFAR-10")
     monkeypatch.setattr(fid, "inception_features", few_pixels)
+    monkeypatch.setattr(fid, "cifar10_tensors", no_cifar10)
     # the reference as reference_features caches it (float32), read back from <COURSE_DATA>/fid/
     reference = 255 * torch.rand(5, 4, generator=torch.Generator().manual_seed(0))
     (tmp_path / "fid").mkdir()
     np.save(tmp_path / "fid" / "cifar10_train_5.npy", reference.numpy())
     result = fid.generator_fid(tiny_G, n=3, reference_images=5)
-    assert seen == ["cpu"]  # G's device when none is named
     expected = fid.fid_kid(uint8_by_hand(tiny_G, 3, seed=1).flatten(1)[:, :4].double(), reference)
     assert result == expected and result["fid"] > 1  # the same numbers through the same arithmetic: exact
+    assert fid.generator_fid(tiny_G, n=3, reference_images=5, device="cuda") == expected  # G stays on the CPU
+    assert seen == ["cpu", "cuda"]  # features on G's device when none is named, else on the device named
 
 
 def test_generator_fid_on_a_cpu_reads_the_10000_image_reference(monkeypatch, tiny_G):
