@@ -141,3 +141,27 @@ def test_sampling_is_reproducible_from_its_generator():
     b = gmm.sample(500, generator=torch.Generator().manual_seed(3))
     c = gmm.sample(500, generator=torch.Generator().manual_seed(4))
     assert torch.equal(a, b) and not torch.equal(a, c)
+
+
+def test_a_component_that_no_point_belongs_to_keeps_a_valid_density():
+    # A component far from every point gets responsibilities that underflow to exactly 0 in float64;
+    # the M-step must still give it a positive (tiny) weight, a finite mean and the floor variance,
+    # so that the log-likelihood stays finite.
+    x = torch.randn(200, 1, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    gmm = DiagonalGMM(2, 1)
+    gmm.means = torch.tensor([[0.0], [1e4]], dtype=torch.float64)
+    responsibilities, _ = gmm.e_step(x)
+    assert (responsibilities[:, 1] == 0).all()  # the case really is an empty component
+    gmm.m_step(x, responsibilities)
+    assert (gmm.weights > 0).all() and gmm.weights[1] < 1e-9
+    assert torch.isfinite(gmm.means).all() and gmm.variances[1].item() == pytest.approx(gmm.min_variance)
+    assert torch.isfinite(gmm.log_prob(x)).all()
+
+
+def test_fit_is_reproducible_from_its_generator_and_quiet_by_default(capsys):
+    _, x = data_2d(600)
+    runs = [DiagonalGMM(3, 2).fit(x, iterations=5, generator=torch.Generator().manual_seed(s)) for s in (0, 0, 1)]
+    assert runs[0] == runs[1] and runs[0] != runs[2]  # the generator picks the initial means
+    assert capsys.readouterr().err == ""  # no progress bar unless asked for
+    DiagonalGMM(3, 2).fit(x, iterations=5, generator=torch.Generator().manual_seed(0), progress=True)
+    assert capsys.readouterr().err != ""
