@@ -426,6 +426,9 @@ def test_ndb_two_proportion_test_by_hand():
     assert sorted(result["sample_share"]) == pytest.approx([0.25, 0.30, 0.45], abs=1e-15)
     assert bins.compare(samples, alpha=0.01)["ndb"] == 0
     assert bins.compare(samples, alpha=0.3)["ndb"] == 2
+    # the first bin's |z| is 2.102 with the pooled variance (2.143 with the training share's alone): critical
+    # values 2.097 (alpha = 0.036) and 2.120 (alpha = 0.034) fall on either side of it
+    assert bins.compare(samples, alpha=0.036)["ndb"] == 1 and bins.compare(samples, alpha=0.034)["ndb"] == 0
     assert bins.compare(three_clusters([30, 30, 30]))["ndb"] == 0
     everything_in_one = bins.compare(three_clusters([90, 0, 0]))
     assert everything_in_one["ndb"] == 3 and everything_in_one["ndb_fraction"] == 1.0
