@@ -433,6 +433,7 @@ def test_ndb_two_proportion_test_by_hand():
     everything_in_one = bins.compare(three_clusters([90, 0, 0]))
     assert everything_in_one["ndb"] == 3 and everything_in_one["ndb_fraction"] == 1.0
     assert sq.ndb(three_clusters([100, 100, 100], noise=0.1), samples, bins=3) == result
+    assert sq.ndb(three_clusters([100, 100, 100], noise=0.1), samples, bins=3, alpha=0.01)["ndb"] == 0
 
 
 def test_ndb_cells_are_reproducible_from_the_seed():
@@ -442,6 +443,7 @@ def test_ndb_cells_are_reproducible_from_the_seed():
     first, again, other = (sq.Bins(x, bins=8, seed=s).compare(samples) for s in (0, 0, 1))
     assert first == again and first["train_share"] != other["train_share"]
     assert sq.ndb(x, samples, bins=8) == first  # seed 0 by default
+    assert sq.ndb(x, samples, bins=8, seed=1) == other
 
 
 def test_requested_digit_accuracy_by_hand():
