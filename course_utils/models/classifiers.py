@@ -143,7 +143,7 @@ def train_classifier(model: nn.Module, images: Tensor, labels: Tensor, epochs: i
 
 
 def random_shift(x: Tensor, generator: torch.Generator, pixels: int = 2) -> Tensor:
-    """Shift each image by up to `pixels` in x and y (padding with the background, -1)."""
+    """Shift the batch by up to `pixels` in x and y, one draw for the whole batch (padding with the background, -1)."""
     padded = nn.functional.pad(x.reshape(-1, 1, 28, 28), [pixels] * 4, value=-1.0)
     dx, dy = torch.randint(0, 2 * pixels + 1, (2,), generator=generator).tolist()
     return padded[:, :, dy:dy + 28, dx:dx + 28]
