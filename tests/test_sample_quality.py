@@ -486,6 +486,20 @@ def test_the_evaluators_report_on_a_known_reader():
     assert sq.MNISTEvaluator(PixelReader(), real, train).evaluate(samples)["ndb_bins"] == 50
 
 
+def test_the_evaluators_ndb_cells_come_from_a_seeded_random_10000_training_images():
+    # half the training "images" are 0 and half 1: the share of ones among the 10,000 drawn shows which were drawn
+    real = digit_images(list(range(10)))
+    train = torch.cat([torch.zeros(10_000, 1), torch.ones(10_000, 1)]).double()
+
+    def cells(**kwargs):
+        bins = sq.MNISTEvaluator(PixelReader(), real, train, ndb_bins=2, **kwargs).bins
+        return bins.count, sorted(bins.train_share)
+
+    default = cells()
+    assert default[0] == 10_000 and default[1] != [0.5, 0.5]  # a random draw, not the first or last 10,000
+    assert default == cells(seed=0) and default != cells(seed=1)
+
+
 def test_gmm_images_are_the_mixtures_samples_clipped_to_the_pixel_range():
     from course_utils.models.gmm import DiagonalGMM
 
