@@ -557,3 +557,13 @@ def test_mnist_evaluator_reads_the_test_set_with_both_readers(mnist_images, monk
     assert not classifier.training and not second_reader.training
     train_x, _, test_x, _ = mnist_images  # the images in [-1, 1]: test set to score against, training set for NDB
     assert torch.equal(test_images, test_x) and torch.equal(train_images, train_x)
+
+
+def test_the_evaluators_k_means_start_follows_its_seed():
+    # uniform points have no natural clusters, so the cells depend on k-means' random start: the evaluator's seed
+    # must reach it (an unseeded start would give other NDB cells, and other NDB counts, on every run)
+    train = torch.rand(10_000, 2, generator=torch.Generator().manual_seed(0)).double()
+    evaluator = sq.MNISTEvaluator(PixelReader(), digit_images(list(range(10))), train, ndb_bins=8, seed=3)
+    drawn = train[torch.randperm(10_000, generator=torch.Generator().manual_seed(3))]
+    assert np.array_equal(evaluator.bins.kmeans.cluster_centers_, sq.Bins(drawn, 8, seed=3).kmeans.cluster_centers_)
+    assert not np.allclose(evaluator.bins.kmeans.cluster_centers_, sq.Bins(drawn, 8, seed=0).kmeans.cluster_centers_)
