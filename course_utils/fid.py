@@ -47,7 +47,8 @@ def fid_protocol(reference_images: int, samples: int = SAMPLES) -> str:
     protocol = ("Inception-v3 pool3 features (2048-d) from the TF-FID network shipped as TorchScript in "
                 f"{INCEPTION_PACKAGE}; TF1 bilinear resize 32->299 of uint8 images; {samples:,} generator samples "
                 f"(z from seed 1) against the mean and covariance of the features of {subset} CIFAR-10 training "
-                f"images; KID: unbiased cubic-kernel MMD^2, 10 subsets of {min(samples, 1000):,}, reported x1000")
+                f"images; KID: unbiased cubic-kernel MMD^2, 10 subsets of {min(samples, reference_images, 1000):,}, "
+                "reported x1000")
     if samples < SAMPLES:
         protocol += ("; FID is biased upwards at this n: compare entries measured at the same n, not with published "
                      "50,000-sample FIDs")
@@ -128,7 +129,7 @@ def reference_features(n: int = 10_000, device: torch.device | str = "cpu") -> T
     """Features of n random CIFAR-10 training images (permutation seed 0), cached in <COURSE_DATA>/fid/."""
     path = data_root() / "fid" / f"cifar10_train_{n}.npy"
     if path.is_file():
-        return torch.from_numpy(np.load(path))
+        return torch.from_numpy(np.load(path)).double()  # stored as float32; returned as computed below
     images, _ = cifar10_tensors(train=True)
     index = torch.randperm(len(images), generator=torch.Generator().manual_seed(0))[:n]
     features = inception_features(images[index], device)

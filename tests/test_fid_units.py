@@ -149,6 +149,8 @@ def test_the_protocol_names_the_reference_subset_the_kid_subsets_and_the_small_n
         "same n, not with published 50,000-sample FIDs")
     assert "biased upwards" in fid.fid_protocol(10_000, 9_999)
     assert "10 subsets of 1,000," in fid.fid_protocol(10_000, 1_001)
+    # KID's subsets are capped by the reference set too (kernel_inception_distance takes min(1000, n_a, n_b))
+    assert "10 subsets of 600," in fid.fid_protocol(600, 10_000)
 
 
 # ---------------------------------------------------------------- FID and KID of feature sets
@@ -265,7 +267,8 @@ def test_reference_features_are_the_features_of_a_seeded_subset_cached_under_cou
     assert torch.equal(first, images[chosen, 0, 0, :1].double() + 0.25) and first.dtype == torch.float64
     assert sorted(p.name for p in (cache / "fid").iterdir()) == ["cifar10_train_4.npy"]  # no partial file left
     again = fid.reference_features(4)
-    assert calls == [True, "cpu"] and torch.equal(again.double(), first)  # read from the cache, nothing recomputed
+    assert calls == [True, "cpu"] and torch.equal(again, first)  # read from the cache, nothing recomputed
+    assert again.dtype == torch.float64  # the same dtype whether computed or cached
     # another size beside it (fid/ exists now), on the device asked for (the stand-in never touches a GPU)
     third = fid.reference_features(3, device="cuda")
     assert calls == [True, "cpu", True, "cuda"] and torch.equal(third, first[:3])  # the same permutation's head
