@@ -48,7 +48,8 @@ def _sweep_value(thunk):
     try:
         import torch
         if isinstance(value, torch.Tensor):
-            value = value.item() if value.numel() == 1 else f"tensor min {value.min().item():.4g} max {value.max().item():.4g}"
+            value = (value.item() if value.numel() == 1 else
+                     f"tensor min {value.min().item():.4g} max {value.max().item():.4g}")
     except Exception:
         pass
     try:
@@ -78,7 +79,8 @@ def _sweep_check(index, source, operands, test):
 
 
 class _AssertRecorder(ast.NodeTransformer):
-    """Replace `assert test, message` by `_sweep_check(i, source, [(operand source, lambda: operand)...], lambda: test)`."""
+    """Replace `assert test, message` by
+    `_sweep_check(i, source, [(operand source, lambda: operand), ...], lambda: test)`."""
 
     def __init__(self, source: str):
         self.source = source
@@ -154,7 +156,8 @@ def report(name: str, count: int, runs: dict[int, tuple[list[dict], int, float, 
                 cells.append("not reached")
                 continue
             values = "; ".join(f"`{k}` = {v}" for k, v in record["operands"].items() if k != record["source"])
-            mark = "held" if record["held"] is True else f"**FAILED** {record['held'] if record['held'] is not False else ''}"
+            reason = record["held"] if record["held"] is not False else ""
+            mark = "held" if record["held"] is True else f"**FAILED** {reason}"
             cells.append(f"{mark}{': ' + values if values else ''}")
         source = source.replace("|", "\\|").replace("\n", " ")
         cells = [cell.replace("|", "\\|").replace("\n", " ") for cell in cells]

@@ -1,0 +1,142 @@
+"""How disentangled a representation is, measured against factors known in advance (notebook 08).
+
+Two scores, each in [0, 1], each computed from a representation of images whose factors are known (the course's
+shapes, `data.shapes`):
+
+- `factor_vae_score` (Kim and Mnih 2018, "Disentangling by Factorising", section 4): fix one factor, draw a
+  batch of images whose other factors vary, standardise their codes by each dimension's spread over the whole
+  data, and take the dimension that varies least. If each factor lives in one dimension, that dimension names
+  the factor. A majority vote assigns each dimension to a factor on training votes; the score is how often
+  that assignment names the fixed factor on fresh votes.
+- `mutual_information_gap` (Chen et al. 2018, "Isolating Sources of Disentanglement in VAEs", MIG): for each
+  factor, the mutual information of its most informative code dimension minus that of the second, divided by
+  the factor's entropy; the mean over factors. Here the codes are discretised into equal-width bins (the
+  histogram estimate of Locatello et al. 2019, 20 bins by default), so a factor with more values than bins
+  cannot reach 1 even when a dimension is the factor itself: `mig_ceiling` says how high it can go.
+
+`represent` maps int64 factors (n, K) to codes (n, d): for a trained model, render the images and encode them;
+for the checks of the scores themselves, a function of the factors alone (the factors: disentangled by
+construction; a rotation of them: entangled).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import torch
+from torch import Tensor
+
+
+def _random_factors(n: int, factor_sizes: Sequence[int], generator: torch.Generator) -> Tensor:
+    return torch.stack([torch.randint(size, (n,), generator=generator) for size in factor_sizes], dim=1)
+
+
+def _codes(represent: Callable[[Tensor], Tensor], factors: Tensor, chunk: int = 4096) -> Tensor:
+    codes = torch.cat([torch.as_tensor(represent(part)).detach().double().cpu() for part in factors.split(chunk)])
+    if codes.dim() != 2 or len(codes) != len(factors):
+        raise ValueError(f"represent must map factors (n, K) to codes (n, d); for n={len(factors)} it returned "
+                         f"shape {tuple(codes.shape)}")
+    if not torch.isfinite(codes).all():
+        raise ValueError("represent returned codes that are not finite (NaN or inf): is the model diverged?")
+    return codes
+
+
+@torch.no_grad()
+def factor_vae_score(represent: Callable[[Tensor], Tensor], factor_sizes: Sequence[int], train_votes: int = 800,
+                     eval_votes: int = 800, batch_size: int = 64, spread_samples: int = 10_000,
+                     min_std: float = 0.05, seed: int = 0) -> dict:
+    """The FactorVAE disentanglement metric: accuracy of the majority-vote classifier on `eval_votes` votes.
+
+    Each vote: a factor k chosen uniformly, `batch_size` random factor tuples with factor k set to one random
+    value, their codes divided by each dimension's standard deviation over `spread_samples` random tuples, and
+    the index of the dimension with the smallest variance in the batch. Dimensions whose standard deviation is
+    below `min_std` (collapsed: they say nothing) are left out, as in the paper. Factors with a single value are
+    skipped. Returns {"score", "train_score", "votes" (d x K counts on the training votes), "active" (the
+    dimensions kept), "dimension_factor" (each dimension's assigned factor; -1 if it never won a vote)}."""
+    if min(train_votes, eval_votes) < 1 or batch_size < 2:
+        raise ValueError(f"factor_vae_score needs train_votes, eval_votes >= 1 and batch_size >= 2, got "
+                         f"{train_votes}, {eval_votes}, {batch_size}")
+    generator = torch.Generator().manual_seed(seed)
+    std = _codes(represent, _random_factors(spread_samples, factor_sizes, generator)).std(dim=0)
+    active = (std >= min_std).nonzero().flatten()
+    if len(active) == 0:
+        raise ValueError(f"every code dimension has a standard deviation below min_std={min_std}: the "
+                         f"representation is constant (a collapsed encoder?)")
+    varying = [k for k, size in enumerate(factor_sizes) if size > 1]
+
+    def votes(n: int) -> tuple[Tensor, Tensor]:
+        fixed = torch.tensor(varying)[torch.randint(len(varying), (n,), generator=generator)]
+        batches = _random_factors(n * batch_size, factor_sizes, generator).reshape(n, batch_size, -1)
+        value = torch.stack([torch.randint(factor_sizes[k], (1,), generator=generator)[0] for k in fixed.tolist()])
+        batches[torch.arange(n), :, fixed] = value[:, None]
+        codes = _codes(represent, batches.reshape(n * batch_size, -1))[:, active] / std[active]
+        dimension = codes.reshape(n, batch_size, -1).var(dim=1).argmin(dim=1)
+        return active[dimension], fixed
+
+    train_dimension, train_factor = votes(train_votes)
+    table = torch.zeros(len(std), len(factor_sizes), dtype=torch.int64)
+    table.index_put_((train_dimension, train_factor), torch.ones_like(train_dimension), accumulate=True)
+    assigned = torch.where(table.sum(dim=1) > 0, table.argmax(dim=1), torch.full((len(std),), -1))
+    eval_dimension, eval_factor = votes(eval_votes)
+    return {"score": (assigned[eval_dimension] == eval_factor).double().mean().item(),
+            "train_score": (assigned[train_dimension] == train_factor).double().mean().item(),
+            "votes": table, "active": active, "dimension_factor": assigned}
+
+
+def discretise(codes: Tensor, bins: int = 20) -> Tensor:
+    """Each column of codes (n, d) into `bins` equal-width bins between its min and max: int64 (n, d)."""
+    if bins < 2:
+        raise ValueError(f"bins must be at least 2, got {bins}")
+    codes = torch.as_tensor(codes).double()
+    low, high = codes.min(dim=0).values, codes.max(dim=0).values
+    width = torch.where(high > low, (high - low) / bins, torch.ones_like(high))
+    return ((codes - low) / width).floor().clamp(0, bins - 1).long()
+
+
+def discrete_mutual_information(a: Tensor, b: Tensor) -> float:
+    """Mutual information in nats of two int64 label vectors, from their joint histogram (plug-in estimate)."""
+    a, b = torch.as_tensor(a).long(), torch.as_tensor(b).long()
+    _, a = a.unique(return_inverse=True)
+    _, b = b.unique(return_inverse=True)
+    joint = torch.zeros(int(a.max()) + 1, int(b.max()) + 1, dtype=torch.float64)
+    joint.index_put_((a, b), torch.ones(len(a), dtype=torch.float64), accumulate=True)
+    joint /= len(a)
+    outer = joint.sum(dim=1, keepdim=True) * joint.sum(dim=0, keepdim=True)
+    seen = joint > 0
+    return (joint[seen] * (joint[seen] / outer[seen]).log()).sum().clamp(min=0).item()
+
+
+def entropy(labels: Tensor) -> float:
+    """Entropy in nats of an int64 label vector's empirical distribution."""
+    _, counts = torch.as_tensor(labels).long().unique(return_counts=True)
+    p = counts.double() / counts.sum()
+    return -(p * p.log()).sum().item()
+
+
+def mutual_information_gap(codes: Tensor, factors: Tensor, bins: int = 20) -> dict:
+    """MIG of codes (n, d) against int64 factors (n, K): mean over factors of (I_top - I_second) / H(factor).
+
+    Returns {"mig", "per_factor" (the gap of each factor; nan for a constant factor, which is left out of the
+    mean), "mutual_information" (d x K, nats), "entropy" (K, nats)}. Needs d >= 2."""
+    codes, factors = torch.as_tensor(codes), torch.as_tensor(factors).long()
+    if codes.dim() != 2 or factors.dim() != 2 or len(codes) != len(factors):
+        raise ValueError(f"codes (n, d) and factors (n, K) must have the same n, got {tuple(codes.shape)} and "
+                         f"{tuple(factors.shape)}")
+    if codes.shape[1] < 2:
+        raise ValueError("the mutual information gap needs at least two code dimensions (a gap between the "
+                         f"best and the second), got {codes.shape[1]}")
+    binned = discretise(codes, bins)
+    information = torch.tensor([[discrete_mutual_information(binned[:, j], factors[:, k])
+                                 for k in range(factors.shape[1])] for j in range(codes.shape[1])])
+    entropies = torch.tensor([entropy(factors[:, k]) for k in range(factors.shape[1])])
+    top_two = information.topk(2, dim=0).values
+    gaps = torch.where(entropies > 0, (top_two[0] - top_two[1]) / entropies.clamp(min=1e-12),
+                       torch.full_like(entropies, float("nan")))
+    return {"mig": gaps[entropies > 0].mean().item(), "per_factor": gaps.tolist(),
+            "mutual_information": information, "entropy": entropies}
+
+
+def mig_ceiling(factors: Tensor, bins: int = 20) -> float:
+    """The MIG of the factors themselves as codes: the most a representation can score with this many bins (1
+    when no factor has more values than bins)."""
+    return mutual_information_gap(torch.as_tensor(factors).double(), factors, bins)["mig"]
