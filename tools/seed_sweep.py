@@ -95,7 +95,10 @@ class _AssertRecorder(ast.NodeTransformer):
             return [part for part in (node.left, *node.comparators) if not isinstance(part, ast.Constant)]
         if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("all", "any")
                 and len(node.args) == 1 and isinstance(node.args[0], ast.GeneratorExp)):
-            return [generator.iter for generator in node.args[0].generators]  # what the test ran over
+            iterables = [generator.iter for generator in node.args[0].generators]  # what the test ran over
+            return [argument for iterable in iterables for argument in
+                    (iterable.args if isinstance(iterable, ast.Call) and getattr(iterable.func, "id", "") == "zip"
+                     else [iterable])]
         return [node]
 
     def visit_Assert(self, node: ast.Assert) -> ast.stmt:
