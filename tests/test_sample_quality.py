@@ -277,6 +277,15 @@ def test_frechet_distance_from_stats_refuses_statistics_that_do_not_match():
         sq.frechet_distance_from_stats(torch.zeros(3), torch.eye(3), torch.zeros(2), torch.eye(2))
 
 
+def test_frechet_distance_takes_two_samples_per_set_and_says_why_one_is_not_enough():
+    # two samples are the fewest that give a covariance: (1, 1) and (3, 3) have mean (2, 2) and covariance
+    # [[2, 2], [2, 2]]; the same set shifted by (1, 0) is at squared distance 1
+    pair = torch.tensor([[1.0, 1.0], [3.0, 3.0]])
+    assert sq.frechet_distance(pair, pair + torch.tensor([1.0, 0.0])) == pytest.approx(1.0, abs=1e-6)
+    with pytest.raises(ValueError, match=r"^features_b needs at least 2 samples \(a covariance needs two\); got 1$"):
+        sq.frechet_distance(pair, pair[:1])
+
+
 def unbiased_mmd2_cubic(x, y):
     """The unbiased MMD^2 of Binkowski et al. 2018 (eq. 4 with m = n) with k(u, v) = (u.v / d + 1)^3, written
     out pair by pair: a reference that shares no code with kernel_inception_distance."""
