@@ -286,6 +286,13 @@ def test_frechet_distance_takes_two_samples_per_set_and_says_why_one_is_not_enou
         sq.frechet_distance(pair, pair[:1])
 
 
+def test_feature_statistics_takes_two_samples_and_says_why_one_is_not_enough():
+    mean, cov = sq.feature_statistics(torch.tensor([[1.0, 1.0], [3.0, 3.0]]))
+    assert mean.tolist() == [2.0, 2.0] and cov.tolist() == [[2.0, 2.0], [2.0, 2.0]]
+    with pytest.raises(ValueError, match=r"^features needs at least 2 samples \(a covariance needs two\); got 1$"):
+        sq.feature_statistics(torch.ones(1, 2))
+
+
 def unbiased_mmd2_cubic(x, y):
     """The unbiased MMD^2 of Binkowski et al. 2018 (eq. 4 with m = n) with k(u, v) = (u.v / d + 1)^3, written
     out pair by pair: a reference that shares no code with kernel_inception_distance."""
