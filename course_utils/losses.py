@@ -100,6 +100,27 @@ def generator_loss(name: str) -> Callable[[Tensor], Tensor]:
                          f"{sorted(GENERATOR_LOSSES)}") from None
 
 
+# ----------------------------------------------------------------------------- InfoGAN's information term
+
+
+def information_loss(logits: Tensor, mean: Tensor, log_std: Tensor, category: Tensor, continuous: Tensor,
+                     continuous_weight: float = 1.0) -> Tensor:
+    """-E log Q(c | x) for the codes c that G was given: the cross-entropy of the categorical code plus
+    `continuous_weight` times the Gaussian negative log density of the continuous codes (nats, batch mean).
+
+    InfoGAN's lower bound on the mutual information I(c; G(z, c)) is L_I = H(c) - this (Chen et al. 2016, eq. 4),
+    and H(c) is fixed by the code's prior: minimising this loss over G and Q raises the bound. Either part may be
+    empty (no categorical code: logits with 0 columns; no continuous code: mean with 0 columns)."""
+    loss = torch.zeros((), device=mean.device)
+    if logits.shape[1]:
+        loss = loss + F.cross_entropy(logits.float(), category)
+    if mean.shape[1]:
+        z = (continuous.float() - mean.float()) * torch.exp(-log_std.float())
+        nll = 0.5 * z.square() + log_std.float() + 0.5 * math.log(2 * math.pi)
+        loss = loss + continuous_weight * nll.sum(1).mean()
+    return loss
+
+
 # ----------------------------------------------------------------------------- VAE terms
 
 
