@@ -78,3 +78,40 @@ def test_the_information_term_trains_both_g_and_q_but_not_ds_own_head():
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in G.parameters())
     assert all(p.grad is not None for p in D.q_head.parameters()) and D.trunk[0].weight.grad.abs().sum() > 0
     assert all(p.grad is None for p in D.d_head.parameters())
+
+
+def test_a_short_run_on_mnist_teaches_q_to_read_the_categorical_code_of_gs_samples():
+    """The mechanism of InfoGAN: G and Q cooperate on the information term, so within a few hundred steps Q reads
+    the code G was given far above chance (1/4 here), and the information loss falls below log 4 (the cross-entropy
+    of a Q that knows nothing). Without the term (weight 0) Q is never trained and stays near chance."""
+    from dataclasses import replace
+
+    from course_utils import data, seed_everything
+    from course_utils.train import GANTrainConfig
+    from course_utils.train_infogan import InfoGANTrainer, InformationWeights
+
+    images = data.mnist_tensors(train=True)[0][:5000]
+    cfg = GANTrainConfig(steps=150, batch_size=64, lr_d=2e-4, lr_g=1e-3, log_every=1)
+    config = replace(SMALL, continuous=0)
+    results = {}
+    for weight in (1.0, 0.0):
+        seed_everything(0)
+        G, D = Generator(config), Discriminator(config)
+        trainer = InfoGANTrainer(G, D, data.image_sampler(images, "cpu"), cfg, "cpu", InformationWeights(weight))
+        trainer.train(progress=False)
+        results[weight] = (sum(trainer.history["q_accuracy"][-30:]) / 30, sum(trainer.history["info_loss"][-30:]) / 30)
+    # measured (seed 0): with the term Q reads 99.8% right, information loss 0.04; without it 22.7% and 1.50
+    assert results[1.0][0] > 0.8 and results[1.0][1] < 0.5 * math.log(4), results
+    assert results[0.0][0] < 0.45, results
+
+
+def test_the_infogan_trainer_refuses_what_it_does_not_run():
+    from course_utils.train import GANTrainConfig
+    from course_utils.train_infogan import InfoGANTrainer
+
+    G, D = Generator(SMALL), Discriminator(SMALL)
+    with pytest.raises(ValueError, match="switch off \\['gradient_penalty'\\]"):
+        InfoGANTrainer(G, D, lambda n: torch.zeros(n, 1, 28, 28), GANTrainConfig(gradient_penalty=1.0), "cpu")
+    with pytest.raises(ValueError, match="built from the same InfoGANConfig"):
+        InfoGANTrainer(G, Discriminator(InfoGANConfig(width=8)), lambda n: torch.zeros(n, 1, 28, 28),
+                       GANTrainConfig(), "cpu")
