@@ -140,3 +140,64 @@ def mig_ceiling(factors: Tensor, bins: int = 20) -> float:
     """The MIG of the factors themselves as codes: the most a representation can score with this many bins (1
     when no factor has more values than bins)."""
     return mutual_information_gap(torch.as_tensor(factors).double(), factors, bins)["mig"]
+
+
+# ---------------------------------------------------------------- InfoGAN's codes against what the digits show
+
+
+def matched_accuracy(codes: Tensor, labels: Tensor, values: int | None = None) -> dict:
+    """How well a categorical code (n,) names the classes (n,) once each code value is matched to one class.
+
+    The matching maximises the number of agreements, one class per code value (the Hungarian algorithm,
+    scipy.optimize.linear_sum_assignment): a code that sorts digits perfectly but calls 3s "7" scores 1.
+    Returns {"accuracy", "assignment" (class of each code value), "confusion" (values x classes counts)}."""
+    from scipy.optimize import linear_sum_assignment
+
+    codes, labels = torch.as_tensor(codes).long(), torch.as_tensor(labels).long()
+    if codes.shape != labels.shape or codes.dim() != 1:
+        raise ValueError(f"codes and labels must be two vectors of the same length, got {tuple(codes.shape)} and "
+                         f"{tuple(labels.shape)}")
+    size = max(values or 0, int(codes.max()) + 1, int(labels.max()) + 1)
+    confusion = torch.zeros(size, size, dtype=torch.int64)
+    confusion.index_put_((codes, labels), torch.ones_like(codes), accumulate=True)
+    rows, columns = linear_sum_assignment(-confusion.numpy())
+    matched = confusion[torch.as_tensor(rows), torch.as_tensor(columns)].sum().item()
+    assignment = torch.as_tensor(columns)[torch.argsort(torch.as_tensor(rows))]
+    return {"accuracy": matched / len(codes), "assignment": assignment, "confusion": confusion}
+
+
+def _ink_moments(images: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+    """Ink mass and its centred second moments per image (pixels as weights, row index y downwards)."""
+    weights = torch.as_tensor(images).double().flatten(1).reshape(len(images), *images.shape[-2:])
+    weights = weights - weights.amin(dim=(1, 2), keepdim=True)  # the background (-1 or 0) weighs nothing
+    rows, cols = torch.meshgrid(torch.arange(weights.shape[1], dtype=torch.float64),
+                                torch.arange(weights.shape[2], dtype=torch.float64), indexing="ij")
+    mass = weights.sum(dim=(1, 2)).clamp(min=1e-12)
+    mean_y, mean_x = (weights * rows).sum(dim=(1, 2)) / mass, (weights * cols).sum(dim=(1, 2)) / mass
+    dy, dx = rows - mean_y[:, None, None], cols - mean_x[:, None, None]
+    var_y = (weights * dy * dy).sum(dim=(1, 2)) / mass
+    cov_xy = (weights * dx * dy).sum(dim=(1, 2)) / mass
+    return mass, var_y, cov_xy, mean_x, mean_y
+
+
+def slant(images: Tensor) -> Tensor:
+    """The slant of each digit, from its second moments: -cov(x, y) / var(y), the shear that would make it upright
+    (the deskewing measure of MNIST preprocessing). Positive: leaning right (the top to the right; y grows down)."""
+    _, var_y, cov_xy, _, _ = _ink_moments(images)
+    return -cov_xy / var_y.clamp(min=1e-12)
+
+
+def ink(images: Tensor) -> Tensor:
+    """The amount of ink per image (sum of intensities above the background, in pixels of full ink): thicker
+    strokes of the same digit use more of it."""
+    images = torch.as_tensor(images).double()
+    full = images.amax() - images.amin() if images.numel() else torch.ones(())
+    mass, *_ = _ink_moments(images)
+    return mass / full.clamp(min=1e-12)
+
+
+def rank_correlation(a: Tensor, b: Tensor) -> float:
+    """Spearman's rank correlation of two vectors (scipy.stats.spearmanr)."""
+    from scipy.stats import spearmanr
+
+    return float(spearmanr(torch.as_tensor(a).double().numpy(), torch.as_tensor(b).double().numpy()).statistic)

@@ -173,3 +173,38 @@ def test_bad_representations_get_a_clear_error():
         dis.factor_vae_score(lambda f: torch.full((len(f), 2), float("nan")), SIZES)
     with pytest.raises(ValueError, match="at least two code dimensions"):
         dis.mutual_information_gap(torch.zeros(10, 1), torch.zeros(10, 5, dtype=torch.long))
+
+
+# ---------------------------------------------------------------- InfoGAN's codes against the digits
+
+def test_matched_accuracy_forgives_the_names_of_the_code_values_and_nothing_else():
+    labels = torch.arange(10).repeat(50)
+    renamed = (labels * 3 + 1) % 10  # a perfect sorting under other names
+    result = dis.matched_accuracy(renamed, labels)
+    assert result["accuracy"] == 1.0 and result["assignment"][renamed[:10]].tolist() == list(range(10))
+    merged = torch.where(labels == 9, torch.tensor(8), labels)  # two digits in one value: one of them is lost
+    assert dis.matched_accuracy(merged, labels)["accuracy"] == pytest.approx(0.9)
+    noise = torch.randint(10, (500,), generator=torch.Generator().manual_seed(0))
+    assert dis.matched_accuracy(noise, labels)["accuracy"] < 0.2
+    with pytest.raises(ValueError, match="same length"):
+        dis.matched_accuracy(noise[:5], labels)
+
+
+def bar(shear=0.0, thickness=1, background=-1.0):
+    """A vertical stroke through the centre of a 28x28 image, its top moved right by shear pixels per row up."""
+    image = torch.full((1, 28, 28), background)
+    for row in range(4, 24):
+        col = round(14 - shear * (row - 14))
+        image[0, row, col:col + thickness] = 1.0
+    return image
+
+
+def test_slant_is_the_shear_of_a_stroke_and_ink_its_thickness():
+    strokes = torch.stack([bar(0.0), bar(0.3), bar(-0.3), bar(0.0, thickness=2), bar(0.0, thickness=3)])
+    slants = dis.slant(strokes)
+    assert abs(slants[0]) < 1e-9
+    assert slants[1] == pytest.approx(0.3, abs=0.03) and slants[2] == pytest.approx(-0.3, abs=0.03)
+    amounts = dis.ink(strokes)
+    assert amounts[[0, 3, 4]].tolist() == pytest.approx([20.0, 40.0, 60.0])
+    assert torch.allclose(dis.ink((strokes + 1) / 2), amounts)  # the same in [0, 1] pixels as in [-1, 1]
+    assert dis.rank_correlation(slants, slants ** 3) == pytest.approx(1.0)  # ranks only
