@@ -293,6 +293,15 @@ def test_feature_statistics_takes_two_samples_and_says_why_one_is_not_enough():
         sq.feature_statistics(torch.ones(1, 2))
 
 
+def test_kid_subsets_are_capped_by_the_smaller_set_on_either_side():
+    # every row of `a` is the same, so which rows a subset takes does not matter: KID of 10 copies against 4 points
+    # is KID of 4 copies against them (subsets of min(1000, 10, 4) = 4 on both sides)
+    b = torch.tensor([[0.0, 1.0], [1.0, 0.0], [2.0, 2.0], [-1.0, 0.5]])
+    a = torch.tensor([[0.5, 0.5]])
+    ten, four = (sq.kernel_inception_distance(a.repeat(n, 1), b, subsets=1)[0] for n in (10, 4))
+    assert ten == pytest.approx(four, rel=1e-12)
+
+
 def unbiased_mmd2_cubic(x, y):
     """The unbiased MMD^2 of Binkowski et al. 2018 (eq. 4 with m = n) with k(u, v) = (u.v / d + 1)^3, written
     out pair by pair: a reference that shares no code with kernel_inception_distance."""
