@@ -26,9 +26,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor
 
-
-def _random_factors(n: int, factor_sizes: Sequence[int], generator: torch.Generator) -> Tensor:
-    return torch.stack([torch.randint(size, (n,), generator=generator) for size in factor_sizes], dim=1)
+from .data.shapes import draw_factors
 
 
 def _codes(represent: Callable[[Tensor], Tensor], factors: Tensor, chunk: int = 4096) -> Tensor:
@@ -57,7 +55,7 @@ def factor_vae_score(represent: Callable[[Tensor], Tensor], factor_sizes: Sequen
         raise ValueError(f"factor_vae_score needs train_votes, eval_votes >= 1 and batch_size >= 2, got "
                          f"{train_votes}, {eval_votes}, {batch_size}")
     generator = torch.Generator().manual_seed(seed)
-    std = _codes(represent, _random_factors(spread_samples, factor_sizes, generator)).std(dim=0)
+    std = _codes(represent, draw_factors(spread_samples, factor_sizes, generator)).std(dim=0)
     active = (std >= min_std).nonzero().flatten()
     if len(active) == 0:
         raise ValueError(f"every code dimension has a standard deviation below min_std={min_std}: the "
@@ -66,7 +64,7 @@ def factor_vae_score(represent: Callable[[Tensor], Tensor], factor_sizes: Sequen
 
     def votes(n: int) -> tuple[Tensor, Tensor]:
         fixed = torch.tensor(varying)[torch.randint(len(varying), (n,), generator=generator)]
-        batches = _random_factors(n * batch_size, factor_sizes, generator).reshape(n, batch_size, -1)
+        batches = draw_factors(n * batch_size, factor_sizes, generator).reshape(n, batch_size, -1)
         value = torch.stack([torch.randint(factor_sizes[k], (1,), generator=generator)[0] for k in fixed.tolist()])
         batches[torch.arange(n), :, fixed] = value[:, None]
         codes = _codes(represent, batches.reshape(n * batch_size, -1))[:, active] / std[active]
@@ -166,9 +164,9 @@ def matched_accuracy(codes: Tensor, labels: Tensor, values: int | None = None) -
     return {"accuracy": matched / len(codes), "assignment": assignment, "confusion": confusion}
 
 
-def _ink_moments(images: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
-    """Ink mass and its centred second moments per image (pixels as weights, row index y downwards)."""
-    weights = torch.as_tensor(images).double().flatten(1).reshape(len(images), *images.shape[-2:])
+def _ink_moments(images: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """Ink mass, var(y) and cov(x, y) per image (pixels as weights, row index y downwards)."""
+    weights = torch.as_tensor(images).double().reshape(len(images), *images.shape[-2:])
     weights = weights - weights.amin(dim=(1, 2), keepdim=True)  # the background (-1 or 0) weighs nothing
     rows, cols = torch.meshgrid(torch.arange(weights.shape[1], dtype=torch.float64),
                                 torch.arange(weights.shape[2], dtype=torch.float64), indexing="ij")
@@ -177,13 +175,13 @@ def _ink_moments(images: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor
     dy, dx = rows - mean_y[:, None, None], cols - mean_x[:, None, None]
     var_y = (weights * dy * dy).sum(dim=(1, 2)) / mass
     cov_xy = (weights * dx * dy).sum(dim=(1, 2)) / mass
-    return mass, var_y, cov_xy, mean_x, mean_y
+    return mass, var_y, cov_xy
 
 
 def slant(images: Tensor) -> Tensor:
     """The slant of each digit, from its second moments: -cov(x, y) / var(y), the shear that would make it upright
     (the deskewing measure of MNIST preprocessing). Positive: leaning right (the top to the right; y grows down)."""
-    _, var_y, cov_xy, _, _ = _ink_moments(images)
+    _, var_y, cov_xy = _ink_moments(images)
     return -cov_xy / var_y.clamp(min=1e-12)
 
 
@@ -192,7 +190,7 @@ def ink(images: Tensor) -> Tensor:
     strokes of the same digit use more of it."""
     images = torch.as_tensor(images).double()
     full = images.amax() - images.amin() if images.numel() else torch.ones(())
-    mass, *_ = _ink_moments(images)
+    mass, _, _ = _ink_moments(images)
     return mass / full.clamp(min=1e-12)
 
 

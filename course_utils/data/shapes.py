@@ -20,6 +20,7 @@ metrics that want a factor the images determine.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -96,14 +97,13 @@ def _inside(shape: int, u: Tensor, v: Tensor) -> Tensor:
 
 def render(factors: Tensor, spec: ShapesSpec = ShapesSpec(), chunk: int = 2048) -> Tensor:
     """Images of the given factors: uint8 (n, 1, size, size), white shapes on black; y grows downwards."""
-    factors = spec.check(factors)
-    values = spec.values(factors)
-    s, k = spec.size, spec.supersample
+    values = spec.values(factors)  # checks the factors
+    n, s, k = len(values["shape"]), spec.size, spec.supersample
     # sample points: k x k per pixel, at the centres of a k x k sub-grid, in image coordinates [0, 1]
     sub = (torch.arange(s * k, dtype=torch.float32) + 0.5) / (s * k)
     py, px = torch.meshgrid(sub, sub, indexing="ij")
-    images = torch.empty(len(factors), 1, s, s, dtype=torch.uint8)
-    for start in range(0, len(factors), chunk):
+    images = torch.empty(n, 1, s, s, dtype=torch.uint8)
+    for start in range(0, n, chunk):
         part = slice(start, start + chunk)
         half = (HALF_WIDTH * values["scale"][part]).float()[:, None, None]
         angle = values["rotation"][part].float()[:, None, None]
@@ -121,11 +121,16 @@ def render(factors: Tensor, spec: ShapesSpec = ShapesSpec(), chunk: int = 2048) 
     return images
 
 
-def random_factors(n: int, spec: ShapesSpec = ShapesSpec(), generator: torch.Generator | None = None) -> Tensor:
-    """n factor tuples drawn uniformly and independently, int64 (n, 5)."""
+def draw_factors(n: int, factor_sizes: Sequence[int], generator: torch.Generator | None = None) -> Tensor:
+    """n tuples of factor indices, each factor uniform over its `factor_sizes` values and independent: int64 (n, K)."""
     if n < 0:
         raise ValueError(f"n must be >= 0, got {n}")
-    return torch.stack([torch.randint(size, (n,), generator=generator) for size in spec.factor_sizes], dim=1)
+    return torch.stack([torch.randint(size, (n,), generator=generator) for size in factor_sizes], dim=1)
+
+
+def random_factors(n: int, spec: ShapesSpec = ShapesSpec(), generator: torch.Generator | None = None) -> Tensor:
+    """n factor tuples of these shapes drawn uniformly and independently, int64 (n, 5)."""
+    return draw_factors(n, spec.factor_sizes, generator)
 
 
 def sample_shapes(n: int, seed: int = 0, spec: ShapesSpec = ShapesSpec()) -> tuple[Tensor, Tensor]:
