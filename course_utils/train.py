@@ -28,7 +28,7 @@ from torch import Tensor, nn
 
 from .engine import (FRACTION, NON_NEGATIVE, POSITIVE, POSITIVE_INT, History, Hook, Trainer, TrainingDivergedError,  # noqa: F401
                      check_config, every, linear_decay, warn_once)
-from .losses import GAN_LOSSES, discriminator_loss, gradient_penalty, r1_penalty
+from .losses import GAN_LOSSES, GANLoss, discriminator_loss, gradient_penalty, r1_penalty
 
 
 @dataclass(frozen=True)
@@ -122,12 +122,16 @@ def d_step(G: nn.Module, D: nn.Module, x_real: Tensor, z: Tensor, opt_d: torch.o
     logs = {"loss_d": loss.detach()}
     if cfg.gradient_penalty or cfg.r1:
         logs["penalty"] = penalty.detach()
+    return {**logs, **score_logs(gan_loss, real_scores, fake_scores)}
+
+
+def score_logs(gan_loss: GANLoss, real_scores: Tensor, fake_scores: Tensor) -> dict[str, Tensor]:
+    """What D said in a step: the mean D(x) and D(G(z)) when the loss reads its scores as logits; a critic's mean
+    scores otherwise (they are not probabilities; their gap estimates W1 for the Wasserstein loss)."""
     if gan_loss.logit:
-        logs["d_real"] = torch.sigmoid(real_scores).mean().detach()  # D(x), ideally -> 1/2
-        logs["d_fake"] = torch.sigmoid(fake_scores).mean().detach()  # D(G(z))
-    else:  # a critic's scores are not probabilities; their gap estimates W1 for the Wasserstein loss
-        logs["score_real"], logs["score_fake"] = real_scores.mean().detach(), fake_scores.mean().detach()
-    return logs
+        return {"d_real": torch.sigmoid(real_scores).mean().detach(),  # D(x), ideally -> 1/2
+                "d_fake": torch.sigmoid(fake_scores).mean().detach()}  # D(G(z))
+    return {"score_real": real_scores.mean().detach(), "score_fake": fake_scores.mean().detach()}
 
 
 def g_step(G: nn.Module, D: nn.Module, z: Tensor, opt_g: torch.optim.Optimizer,

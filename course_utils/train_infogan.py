@@ -26,7 +26,7 @@ from torch import Tensor, nn
 from .engine import NON_NEGATIVE, check_config
 from .losses import GAN_LOSSES, information_loss
 from .models.infogan import split_latent
-from .train import GANTrainConfig, GANTrainer, _to
+from .train import GANTrainConfig, GANTrainer, _to, score_logs
 
 
 @dataclass(frozen=True)
@@ -56,10 +56,7 @@ def info_d_step(G: nn.Module, D: nn.Module, x_real: Tensor, latent: Tensor, opt_
     logs = {"loss_d": gan_loss.detach(), "info_loss": info_loss.detach()}
     if D.cfg.categories:
         logs["q_accuracy"] = (codes.logits.argmax(1) == parts.category).float().mean().detach()
-    if GAN_LOSSES[cfg.loss].logit:
-        logs["d_real"] = torch.sigmoid(real_logits).mean().detach()
-        logs["d_fake"] = torch.sigmoid(fake_logits.float()).mean().detach()
-    return logs
+    return {**logs, **score_logs(GAN_LOSSES[cfg.loss], real_logits, fake_logits.float())}
 
 
 def info_g_step(G: nn.Module, D: nn.Module, latent: Tensor, opt_g: torch.optim.Optimizer,
