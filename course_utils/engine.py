@@ -143,6 +143,16 @@ class Trainer:
         self.base_lrs = {name: [float(group["lr"]) for group in opt.param_groups] for name, opt in optimizers.items()}
         self._snapshot = self._take_snapshot()
 
+    def register(self, name: str, module: nn.Module, optimizer: torch.optim.Optimizer) -> None:
+        """Put one more network and its optimiser under the guard, the schedule and the checkpoints (for a
+        subclass that adds a network to its parent's, e.g. InfoGAN-CR's H)."""
+        if name in self.modules:
+            raise ValueError(f"the trainer already has a network called {name!r}")
+        self.modules[name] = module
+        self.optimizers[name] = optimizer
+        self.base_lrs[name] = [float(group["lr"]) for group in optimizer.param_groups]
+        self._snapshot = self._take_snapshot()
+
     # -- what a subclass writes
     def training_step(self) -> dict[str, Tensor]:
         """One update of the networks; return the values to log as 0-d tensors (keep them on the device)."""

@@ -9,6 +9,13 @@ checkpoints, Ctrl-C) is `GANTrainer`'s.
     minimise over D, Q:  GAN loss of D + lambda * information_loss
     minimise over G:     GAN loss of G + lambda * information_loss
 
+InfoGAN-CR (Lin et al. 2020) adds a contrastive regulariser: G draws pairs of images whose latents share one
+continuous code (models/infogan.py's `pair_latents`), a third network H says which code the pair shares, and G and
+H both minimise H's cross-entropy (G with weight alpha), so each code must make a change that H can recognise
+apart from the others'. `InfoGANCRTrainer` trains H throughout and gives G the term from `start` on (the
+reference code switches it on late in the run); with alpha = 0 it is InfoGAN with H as a bystander that
+measures how distinct the codes' changes are.
+
 `information_loss` (course_utils.losses) is -E log Q(c | x); L_I = H(c) - information_loss. The categorical
 code's part is a cross-entropy, the continuous codes' a Gaussian negative log density, weighted by
 `continuous_weight` (the paper sets lambda = 1 for discrete codes and a smaller lambda for continuous ones).
@@ -21,11 +28,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .engine import NON_NEGATIVE, check_config
+from .engine import FRACTION, NON_NEGATIVE, POSITIVE, check_config
 from .losses import GAN_LOSSES, information_loss
-from .models.infogan import split_latent
+from .models.infogan import pair_latents, split_latent
 from .train import GANTrainConfig, GANTrainer, _to, score_logs
 
 
@@ -38,6 +46,18 @@ class InformationWeights:
 
     def __post_init__(self):
         check_config(self, weight=NON_NEGATIVE, continuous_weight=NON_NEGATIVE)
+
+
+@dataclass(frozen=True)
+class ContrastiveWeights:
+    """InfoGAN-CR's alpha, when G starts to get the term, and H's learning rate."""
+
+    weight: float = 2.0  # alpha (the reference code's dSprites value)
+    start: float = 0.0  # share of the run before G gets the term (H trains from the first step)
+    lr: float = 2e-3  # H's Adam learning rate (the reference code's)
+
+    def __post_init__(self):
+        check_config(self, weight=NON_NEGATIVE, start=FRACTION, lr=POSITIVE)
 
 
 def info_d_step(G: nn.Module, D: nn.Module, x_real: Tensor, latent: Tensor, opt_d: torch.optim.Optimizer,
@@ -105,3 +125,65 @@ class InfoGANTrainer(GANTrainer):
         latent = self.G.sample_z(self.cfg.batch_size, device=self.device)
         with self._autocast():
             return info_g_step(self._G, self._D, latent, self.opt_g, self.cfg, self.info)
+
+
+def info_cr_g_step(G: nn.Module, D: nn.Module, H: nn.Module, latent: Tensor, partner: Tensor, shared: Tensor,
+                   opt_g: torch.optim.Optimizer, opt_h: torch.optim.Optimizer, cfg: GANTrainConfig,
+                   info: InformationWeights, alpha: float) -> dict[str, Tensor]:
+    """One update of G on a batch of pairs (G's GAN and information losses on both halves, plus alpha times H's
+    cross-entropy on the pairs), then one update of H on the same pairs, detached."""
+    D.requires_grad_(False)
+    H.requires_grad_(False)
+    both = torch.cat([latent, partner])
+    x = G(both)
+    logits, codes = D.logit_and_codes(x)
+    parts = split_latent(both, D.cfg)
+    gan_loss = GAN_LOSSES[cfg.loss].g(logits.float())
+    info_loss = information_loss(*codes, parts.category, parts.continuous, info.continuous_weight)
+    x_a, x_b = x.chunk(2)
+    cr_loss_g = F.cross_entropy(H(x_a, x_b).float(), shared)
+    opt_g.zero_grad(set_to_none=True)
+    (gan_loss + info.weight * info_loss + alpha * cr_loss_g).backward()
+    opt_g.step()
+    D.requires_grad_(True)
+    H.requires_grad_(True)
+    h_logits = H(x_a.detach(), x_b.detach()).float()
+    cr_loss = F.cross_entropy(h_logits, shared)
+    opt_h.zero_grad(set_to_none=True)
+    cr_loss.backward()
+    opt_h.step()
+    return {"loss_g": gan_loss.detach(), "info_loss_g": info_loss.detach(), "cr_loss": cr_loss.detach(),
+            "cr_accuracy": (h_logits.argmax(1) == shared).float().mean().detach()}
+
+
+class InfoGANCRTrainer(InfoGANTrainer):
+    """InfoGAN-CR: InfoGANTrainer plus H (models/infogan.py's ContrastiveHead) and its optimiser. G's step draws
+    a batch of pairs (batch_size latents and their partners); from `contrastive.start` of the run on, G's loss has
+    alpha times H's cross-entropy. The history adds cr_loss and cr_accuracy (how often H names the shared code), for
+    alpha = 0 (InfoGAN) too. H is checkpointed and guarded with G and D."""
+
+    description = "training InfoGAN-CR"
+
+    def __init__(self, G: nn.Module, D: nn.Module, H: nn.Module, sample_real: Callable[[int], Tensor],
+                 cfg: GANTrainConfig, device: torch.device | str, info: InformationWeights = InformationWeights(),
+                 contrastive: ContrastiveWeights = ContrastiveWeights(),
+                 checkpoint_path: str | Path | None = None):
+        if getattr(H, "cfg", None) != getattr(G, "cfg", None):
+            raise ValueError("InfoGANCRTrainer needs H (ContrastiveHead) built from the same InfoGANConfig as G and D")
+        super().__init__(G, D, sample_real, cfg, device, info, checkpoint_path)
+        self.contrastive = contrastive
+        self.H = H.to(self.device)
+        self.opt_h = torch.optim.Adam(self.H.parameters(), lr=contrastive.lr, betas=cfg.betas)
+        self.register("H", self.H, self.opt_h)
+
+    @property
+    def alpha(self) -> float:
+        """The weight G's loss gives H's cross-entropy at this step."""
+        return self.contrastive.weight if self.step >= self.contrastive.start * self.cfg.steps else 0.0
+
+    def train_g(self) -> dict[str, Tensor]:
+        latent = self.G.sample_z(self.cfg.batch_size, device=self.device)
+        partner, shared = pair_latents(latent, self.G.cfg)
+        with self._autocast():
+            return info_cr_g_step(self._G, self._D, self.H, latent, partner, shared, self.opt_g, self.opt_h,
+                                  self.cfg, self.info, self.alpha)

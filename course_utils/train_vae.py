@@ -17,8 +17,8 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from .engine import (FRACTION, POSITIVE, POSITIVE_INT, History, Hook, Trainer,  # noqa: F401 (TrainingDivergedError:
-                     TrainingDivergedError, check_config, cosine_decay)  # what a diverged run raises)
+from .engine import (FRACTION, NON_NEGATIVE, POSITIVE, POSITIVE_INT, History, Hook,  # noqa: F401 (TrainingDivergedError:
+                     Trainer, TrainingDivergedError, check_config, cosine_decay)  # what a diverged run raises)
 from .losses import bernoulli_reconstruction, gaussian_kl
 from .train import make_optimizer
 
@@ -31,9 +31,11 @@ class VAETrainConfig:
     batch_size: int = 128
     lr: float = 1e-3
     lr_final: float = 0.1  # cosine decay to this fraction of lr by the last step
+    beta: float = 1.0  # the KL term's weight: 1 is the VAE's -ELBO, more is a beta-VAE (Higgins et al. 2017)
 
     def __post_init__(self):
-        check_config(self, epochs=POSITIVE_INT, batch_size=POSITIVE_INT, lr=POSITIVE, lr_final=FRACTION)
+        check_config(self, epochs=POSITIVE_INT, batch_size=POSITIVE_INT, lr=POSITIVE, lr_final=FRACTION,
+                     beta=NON_NEGATIVE)
 
 
 def binarise(images: Tensor, generator: torch.Generator | None = None) -> Tensor:
@@ -45,17 +47,19 @@ def binarise(images: Tensor, generator: torch.Generator | None = None) -> Tensor
     return torch.bernoulli(images.float() / 255.0, generator=generator)
 
 
-def vae_step(model: nn.Module, x: Tensor, optimizer: torch.optim.Optimizer) -> dict[str, Tensor]:
-    """One gradient step on the mean negative ELBO (a VAE) or reconstruction loss (an autoencoder).
+def vae_step(model: nn.Module, x: Tensor, optimizer: torch.optim.Optimizer, beta: float = 1.0) -> dict[str, Tensor]:
+    """One gradient step on the mean negative ELBO (a VAE), reconstruction + beta * KL (a beta-VAE), or the
+    reconstruction loss (an autoencoder).
 
-    A VAE logs loss (-ELBO), reconstruction and kl; an autoencoder has no ELBO and logs only
-    loss = reconstruction. The values stay on the device as 0-d tensors (the engine reads them in batches).
+    A VAE logs loss (what the step minimised: -ELBO when beta = 1), reconstruction and kl; an autoencoder has no
+    ELBO and logs only loss = reconstruction. The values stay on the device as 0-d tensors (the engine reads them
+    in batches).
     """
     output = model(x)
     if isinstance(output, tuple):  # VAE: logits, mu, log_var
         logits, mu, log_var = output
         reconstruction, kl = bernoulli_reconstruction(logits, x).mean(), gaussian_kl(mu, log_var).mean()
-        loss = reconstruction + kl
+        loss = reconstruction + beta * kl
     else:  # a plain autoencoder: reconstruction only, no prior and no KL term
         reconstruction = loss = bernoulli_reconstruction(output, x).mean()
     optimizer.zero_grad(set_to_none=True)
@@ -75,7 +79,7 @@ def describe_epoch(epoch: int, history: History) -> str:
 
 
 class VAETrainer(Trainer):
-    """A VAE (or an autoencoder), its optimiser, the uint8 training images (N, 1, 28, 28) and the history.
+    """A VAE (or an autoencoder), its optimiser, its uint8 images (N, 1, H, W) and the history.
 
     `trainer.history` holds every step's logs; `trainer.epochs` the per-epoch means ("epoch", "loss",
     "reconstruction" and, for a VAE, "kl"), in nats per image. For a hook once per epoch:
@@ -111,7 +115,7 @@ class VAETrainer(Trainer):
             self._order_epoch = epoch
         batch = self._order[i * self.cfg.batch_size:(i + 1) * self.cfg.batch_size]
         x = binarise(self.images[batch], self.generator)
-        return vae_step(self.model, x, self.optimizer)
+        return vae_step(self.model, x, self.optimizer, self.cfg.beta)
 
     def train_step(self) -> dict[str, Tensor]:
         logs = super().train_step()

@@ -1,13 +1,16 @@
 """InfoGAN's networks and its information term (notebook 08)."""
 
+import copy
 import math
+from dataclasses import replace
 
 import pytest
 import torch
 import torch.nn.functional as F
 
 from course_utils.losses import information_loss
-from course_utils.models.infogan import (Discriminator, Generator, InfoGANConfig, make_latent, split_latent)
+from course_utils.models.infogan import (ContrastiveHead, Discriminator, Generator, InfoGANConfig, make_latent,
+                                         pair_latents, split_latent)
 
 SMALL = InfoGANConfig(z_dim=5, categories=4, continuous=2, width=8)
 
@@ -42,6 +45,7 @@ def test_shapes_of_the_networks_and_the_shared_trunk():
     ({"categories": 0, "continuous": 0}, "at least one code"),
     ({"z_dim": -1}, "z_dim must be a non-negative integer"),
     ({"width": 0}, "width must be at least 1"),
+    ({"image_size": 30}, "image_size must be a multiple of 4 of at least 8"),
 ])
 def test_a_wrong_config_gets_a_clear_error(changes, message):
     with pytest.raises(ValueError, match=message):
@@ -84,8 +88,6 @@ def test_a_short_run_on_mnist_teaches_q_to_read_the_categorical_code_of_gs_sampl
     """The mechanism of InfoGAN: G and Q cooperate on the information term, so within a few hundred steps Q reads
     the code G was given far above chance (1/4 here), and the information loss falls below log 4 (the cross-entropy
     of a Q that knows nothing). Without the term (weight 0) Q is never trained and stays near chance."""
-    from dataclasses import replace
-
     from course_utils import data, seed_everything
     from course_utils.train import GANTrainConfig
     from course_utils.train_infogan import InfoGANTrainer, InformationWeights
@@ -115,3 +117,99 @@ def test_the_infogan_trainer_refuses_what_it_does_not_run():
     with pytest.raises(ValueError, match="built from the same InfoGANConfig"):
         InfoGANTrainer(G, Discriminator(InfoGANConfig(width=8)), lambda n: torch.zeros(n, 1, 28, 28),
                        GANTrainConfig(), "cpu")
+
+
+SHAPES = InfoGANConfig(z_dim=5, categories=0, continuous=5, width=8, image_size=32)
+
+
+def test_the_shapes_networks_draw_and_read_32x32_images():
+    G, D, H = Generator(SHAPES), Discriminator(SHAPES), ContrastiveHead(SHAPES)
+    x = G(G.sample_z(4, device="cpu"))
+    assert x.shape == (4, 1, 32, 32)
+    assert D(x).shape == (4, 1) and D.read_codes(x).mean.shape == (4, 5) and D.read_codes(x).logits.shape == (4, 0)
+    assert H(x, x.flip(0)).shape == (4, 5)
+    with pytest.raises(ValueError, match="at least 2, the config has 1"):
+        ContrastiveHead(InfoGANConfig(continuous=1))
+
+
+def test_pairs_share_the_noise_the_category_and_exactly_one_continuous_code():
+    config = InfoGANConfig(z_dim=3, categories=4, continuous=3, width=8)
+    generator = torch.Generator().manual_seed(0)
+    latent = Generator(config).sample_z(3000, generator=generator)
+    partner, shared = pair_latents(latent, config, generator)
+    a, b = split_latent(latent, config), split_latent(partner, config)
+    assert torch.equal(a.z, b.z) and torch.equal(a.category, b.category)
+    same = a.continuous == b.continuous
+    assert torch.equal(same, F.one_hot(shared, 3).bool())  # the shared code and no other (fresh draws never tie)
+    assert torch.bincount(shared, minlength=3).min() > 900  # the shared code is uniform over the three
+    other = b.continuous[~same]  # the partner's other codes: fresh U(-1, 1), independent of the first latent's
+    assert other.min() >= -1 and other.max() <= 1 and abs(other.mean()) < 0.05 and abs(other.var() - 1 / 3) < 0.02
+    assert abs(torch.corrcoef(torch.stack([a.continuous[~same], other]))[0, 1]) < 0.05
+
+
+def test_with_alpha_0_the_cr_step_is_infogans_g_step_on_both_halves_and_with_alpha_it_adds_hs_gradient():
+    from course_utils.train import GANTrainConfig
+    from course_utils.train_infogan import InformationWeights, info_cr_g_step, info_g_step
+
+    cfg, info = GANTrainConfig(), InformationWeights(1.0, 0.1)
+    torch.manual_seed(0)
+    G0, D, H = Generator(SHAPES), Discriminator(SHAPES), ContrastiveHead(SHAPES)
+    latent = G0.sample_z(8, device="cpu")
+    partner, shared = pair_latents(latent, SHAPES)
+    updated = {}
+    for name, alpha in (("infogan", None), ("alpha 0", 0.0), ("alpha 1", 1.0)):
+        G, H_copy = copy.deepcopy(G0), copy.deepcopy(H)
+        opt_g = torch.optim.SGD(G.parameters(), lr=0.1)
+        opt_h = torch.optim.SGD(H_copy.parameters(), lr=0.1)
+        if alpha is None:
+            logs = info_g_step(G, D, torch.cat([latent, partner]), opt_g, cfg, info)
+        else:
+            logs = info_cr_g_step(G, D, H_copy, latent, partner, shared, opt_g, opt_h, cfg, info, alpha)
+            # H took one step on the same pairs: its cross-entropy on them falls
+            with torch.no_grad():
+                x_a, x_b = G0(torch.cat([latent, partner])).chunk(2)
+                H.eval(), H_copy.eval()
+                before = F.cross_entropy(H(x_a, x_b), shared)
+                after = F.cross_entropy(H_copy(x_a, x_b), shared)
+                H.train()
+            assert after < before, (before, after)
+            assert logs["cr_accuracy"].item() in [k / 8 for k in range(9)]
+        updated[name] = torch.cat([p.detach().flatten() for p in G.parameters()])
+    assert torch.allclose(updated["alpha 0"], updated["infogan"], atol=1e-6)
+    assert not torch.allclose(updated["alpha 1"], updated["alpha 0"], atol=1e-4)
+    assert all(p.grad is None for p in D.parameters())  # D is fixed in G's step
+
+
+def test_the_cr_trainer_switches_alpha_on_at_start_and_checkpoints_and_guards_h(tmp_path):
+    from course_utils.checkpoints import load_checkpoint
+    from course_utils.train import GANTrainConfig
+    from course_utils.train_infogan import ContrastiveWeights, InfoGANCRTrainer
+
+    torch.manual_seed(0)
+    G, D, H = Generator(SHAPES), Discriminator(SHAPES), ContrastiveHead(SHAPES)
+    images = torch.rand(64, 1, 32, 32) * 2 - 1
+    trainer = InfoGANCRTrainer(G, D, H, lambda n: images[:n], GANTrainConfig(steps=10, batch_size=8), "cpu",
+                               contrastive=ContrastiveWeights(weight=3.0, start=0.4),
+                               checkpoint_path=tmp_path / "cr.pt")
+    alphas = []
+    trainer.train(hooks=[lambda t: alphas.append(t.alpha)], progress=False)
+    assert alphas == [0.0] * 3 + [3.0] * 7  # after step s the next step's alpha: on from step 4 = 0.4 * 10
+    assert {"cr_loss", "cr_accuracy", "info_loss"} <= set(trainer.history)
+    assert "q_accuracy" not in trainer.history  # no categorical code in the shapes' InfoGAN
+    trainer.save()
+    H2 = ContrastiveHead(SHAPES)
+    load_checkpoint(tmp_path / "cr.pt", {"G": Generator(SHAPES), "D": Discriminator(SHAPES), "H": H2})
+    assert all(torch.equal(a, b) for a, b in zip(H.state_dict().values(), H2.state_dict().values()))
+    # the guard's snapshot holds H: a restore puts back H's weights with G's and D's
+    trainer._snapshot = trainer._take_snapshot()
+    saved = [p.detach().clone() for p in H.parameters()]
+    with torch.no_grad():
+        for p in H.parameters():
+            p.add_(1.0)
+    trainer.restore()
+    assert all(torch.equal(p, s) for p, s in zip(H.parameters(), saved))
+    with pytest.raises(ValueError, match="already has a network called 'H'"):
+        trainer.register("H", H, trainer.opt_h)
+    with pytest.raises(ValueError, match="same InfoGANConfig as G and D"):
+        InfoGANCRTrainer(G, D, ContrastiveHead(replace(SHAPES, width=16)), lambda n: images[:n], GANTrainConfig(),
+                         "cpu")

@@ -143,7 +143,7 @@ def test_every_and_live_losses_work_with_the_vae_trainer(monkeypatch):
 @pytest.mark.parametrize("field, value, allowed", [
     ("epochs", 0, "an integer >= 1"), ("batch_size", -1, "an integer >= 1"), ("epochs", 2.5, "an integer >= 1"),
     ("lr", 0.0, "a finite number > 0"), ("lr", float("nan"), "a finite number > 0"),
-    ("lr_final", 1.5, "a number in [0, 1]")])
+    ("lr_final", 1.5, "a number in [0, 1]"), ("beta", -1.0, "a finite number >= 0 (0: off)")])
 def test_a_bad_config_value_names_the_field_and_its_range(field, value, allowed):
     with pytest.raises(ValueError, match=re.escape(f"VAETrainConfig.{field} = {value!r}: it must be {allowed}")):
         VAETrainConfig(**{field: value})
@@ -166,3 +166,37 @@ def test_latent_2d_demo_decodes_the_slider_position():
     images = demo.decode(demo.z)
     assert images.shape == (1, 1, 28, 28) and images.min() >= -1 and images.max() <= 1
     assert isinstance(demo.static_figure(points=5), Figure)
+
+
+def test_the_32x32_vae_for_the_shapes_and_a_wrong_size_said_plainly():
+    vae = VAE(VAEConfig(latent=10, hidden=32, conv=True, image_size=32))
+    logits, mu, log_var = vae(torch.rand(3, 1, 32, 32))
+    assert logits.shape == (3, 1, 32, 32) and mu.shape == (3, 10)
+    assert VAE(VAEConfig(latent=3, hidden=16, image_size=20))(torch.rand(2, 1, 20, 20))[0].shape == (2, 1, 20, 20)
+    with pytest.raises(ValueError, match="image_size must be a multiple of 4, got 30"):
+        VAEConfig(conv=True, image_size=30)
+    with pytest.raises(ValueError, match="VAEConfig.latent must be a positive integer, got 0"):
+        VAEConfig(latent=0)
+
+
+@pytest.mark.parametrize("beta", [0.0, 1.0, 4.0])
+def test_the_beta_vae_step_minimises_reconstruction_plus_beta_times_kl(beta):
+    from course_utils.losses import bernoulli_reconstruction, gaussian_kl
+    from course_utils.train_vae import vae_step
+
+    torch.manual_seed(0)
+    vae = VAE(VAEConfig(latent=4, hidden=32))
+    x = binarise(toy_images(16))
+    twin = copy.deepcopy(vae)
+    torch.manual_seed(1)
+    logs = vae_step(vae, x, torch.optim.SGD(vae.parameters(), lr=0.01), beta)
+    torch.manual_seed(1)  # the same reparameterisation noise: the loss by hand, and its gradient step
+    logits, mu, log_var = twin(x)
+    rec, kl = bernoulli_reconstruction(logits, x).mean(), gaussian_kl(mu, log_var).mean()
+    assert logs["reconstruction"].item() == pytest.approx(rec.item(), rel=1e-6)
+    assert logs["kl"].item() == pytest.approx(kl.item(), rel=1e-6)
+    assert logs["loss"].item() == pytest.approx(rec.item() + beta * kl.item(), rel=1e-6)
+    (rec + beta * kl).backward()
+    with torch.no_grad():
+        for p, q in zip(vae.parameters(), twin.parameters()):
+            assert torch.allclose(p, q - 0.01 * q.grad, atol=1e-6)

@@ -14,6 +14,14 @@ Networks (the paper's Table 1 for MNIST, which follows the DCGAN guidelines):
   categorical code's logits, and the mean and log standard deviation of a Gaussian over each continuous code
   (the paper treats the continuous codes as factored Gaussians).
 
+With `image_size=32` the same networks draw the course's 32x32 shapes (notebook 08's second half): the smallest
+feature maps are 8x8 instead of 7x7.
+
+InfoGAN-CR (Lin et al. 2020, "InfoGAN-CR and ModelCentrality: Self-supervised Model Training and Selection for
+Disentangling GANs") adds a third network, H (`ContrastiveHead`): it sees two images whose latents share one
+continuous code (and the noise), the other codes drawn independently (`pair_latents`), and says which code they
+share. Its reference code for dSprites: 5 continuous codes and 5 noise dimensions, all uniform on [-1, 1].
+
 `D(x)` returns the logit alone (what the GAN losses read); `D.read_codes(x)` and `D.logit_and_codes(x)` give Q's
 outputs, the latter with one pass through the trunk for both heads.
 """
@@ -38,9 +46,10 @@ class InfoGANConfig:
     categories: int = 10  # values of the one categorical code (0: none)
     continuous: int = 2  # continuous codes, each uniform on [-1, 1]
     width: int = 64  # channels of the first convolution; the others are multiples
+    image_size: int = 28  # 28 for MNIST, 32 for the course's shapes; a multiple of 4
 
     def __post_init__(self):
-        for name in ("z_dim", "categories", "continuous", "width"):
+        for name in ("z_dim", "categories", "continuous", "width", "image_size"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 0:
                 raise ValueError(f"InfoGANConfig.{name} must be a non-negative integer, got {getattr(self, name)!r}")
         if self.categories == 1:
@@ -50,10 +59,18 @@ class InfoGANConfig:
             raise ValueError("an InfoGAN needs at least one code (categories >= 2 or continuous >= 1)")
         if self.width < 1:
             raise ValueError(f"InfoGANConfig.width must be at least 1, got {self.width}")
+        if self.image_size < 8 or self.image_size % 4:
+            raise ValueError(f"InfoGANConfig.image_size must be a multiple of 4 of at least 8 (28 for MNIST, 32 for "
+                             f"the shapes), got {self.image_size}")
 
     @property
     def latent_dim(self) -> int:
         return self.z_dim + self.categories + self.continuous
+
+    @property
+    def base(self) -> int:
+        """Side of the smallest feature map (7 for 28x28 images, 8 for 32x32)."""
+        return self.image_size // 4
 
 
 class Latent(NamedTuple):
@@ -92,20 +109,21 @@ def make_latent(z: Tensor, category: Tensor, continuous: Tensor, cfg: InfoGANCon
 
 
 class Generator(nn.Module):
-    """G: latent (n, z_dim + categories + continuous) -> x (n, 1, 28, 28) in [-1, 1]."""
+    """G: latent (n, z_dim + categories + continuous) -> x (n, 1, image_size, image_size) in [-1, 1]."""
 
     def __init__(self, cfg: InfoGANConfig = InfoGANConfig()):
         super().__init__()
         self.cfg = cfg
-        w = cfg.width
+        w, b = cfg.width, cfg.base
         self.fc = nn.Sequential(nn.Linear(cfg.latent_dim, 1024), nn.BatchNorm1d(1024), nn.ReLU(),
-                                nn.Linear(1024, 7 * 7 * 2 * w), nn.BatchNorm1d(7 * 7 * 2 * w), nn.ReLU())
+                                nn.Linear(1024, b * b * 2 * w), nn.BatchNorm1d(b * b * 2 * w), nn.ReLU())
         self.up = nn.Sequential(nn.ConvTranspose2d(2 * w, w, 4, 2, 1), nn.BatchNorm2d(w), nn.ReLU(),
                                 nn.ConvTranspose2d(w, 1, 4, 2, 1), nn.Tanh())
         self.apply(init_weights)
 
     def forward(self, latent: Tensor) -> Tensor:
-        return self.up(self.fc(latent).reshape(len(latent), 2 * self.cfg.width, 7, 7))
+        b = self.cfg.base
+        return self.up(self.fc(latent).reshape(len(latent), 2 * self.cfg.width, b, b))
 
     def sample_z(self, n: int, generator: torch.Generator | None = None,
                  device: torch.device | str | None = None) -> Tensor:
@@ -122,15 +140,15 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-    """D: x (n, 1, 28, 28) -> logit (n, 1); its Q head reads the codes back (`read_codes`)."""
+    """D: x (n, 1, image_size, image_size) -> logit (n, 1); its Q head reads the codes back (`read_codes`)."""
 
     def __init__(self, cfg: InfoGANConfig = InfoGANConfig()):
         super().__init__()
         self.cfg = cfg
-        w = cfg.width
+        w, b = cfg.width, cfg.base
         self.trunk = nn.Sequential(nn.Conv2d(1, w, 4, 2, 1), nn.LeakyReLU(0.1),
                                    nn.Conv2d(w, 2 * w, 4, 2, 1), nn.BatchNorm2d(2 * w), nn.LeakyReLU(0.1),
-                                   nn.Flatten(), nn.Linear(2 * w * 7 * 7, 1024), nn.BatchNorm1d(1024),
+                                   nn.Flatten(), nn.Linear(2 * w * b * b, 1024), nn.BatchNorm1d(1024),
                                    nn.LeakyReLU(0.1))
         self.d_head = nn.Linear(1024, 1)
         self.q_head = nn.Sequential(nn.Linear(1024, 128), nn.BatchNorm1d(128), nn.LeakyReLU(0.1),
@@ -156,3 +174,42 @@ class Discriminator(nn.Module):
 
     def config_dict(self) -> dict:
         return asdict(self.cfg)
+
+
+class ContrastiveHead(nn.Module):
+    """InfoGAN-CR's H: two images (each (n, 1, image_size, image_size)) -> logits (n, continuous) over which
+    continuous code their latents share. The images are stacked as two channels, so H compares them pixel by pixel
+    from its first layer."""
+
+    def __init__(self, cfg: InfoGANConfig = InfoGANConfig()):
+        super().__init__()
+        if cfg.continuous < 2:
+            raise ValueError(f"InfoGAN-CR's H tells continuous codes apart: it needs at least 2, the config has "
+                             f"{cfg.continuous}")
+        self.cfg = cfg
+        w, b = cfg.width, cfg.base
+        self.net = nn.Sequential(nn.Conv2d(2, w, 4, 2, 1), nn.LeakyReLU(0.1),
+                                 nn.Conv2d(w, 2 * w, 4, 2, 1), nn.BatchNorm2d(2 * w), nn.LeakyReLU(0.1),
+                                 nn.Flatten(), nn.Linear(2 * w * b * b, 128), nn.LeakyReLU(0.1),
+                                 nn.Linear(128, cfg.continuous))
+        self.apply(init_weights)
+
+    def forward(self, x_a: Tensor, x_b: Tensor) -> Tensor:
+        return self.net(torch.cat([x_a, x_b], dim=1))
+
+    def config_dict(self) -> dict:
+        return asdict(self.cfg)
+
+
+def pair_latents(latent: Tensor, cfg: InfoGANConfig,
+                 generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
+    """InfoGAN-CR's pairs: for each latent vector, a partner with the same noise, the same categorical code and the
+    same value of one continuous code (chosen uniformly), its other continuous codes drawn afresh from U(-1, 1).
+    Returns (partners, index of the shared code); each partner is, alone, a draw from G's prior."""
+    parts = split_latent(latent, cfg)
+    n = len(latent)
+    shared = torch.randint(cfg.continuous, (n,), generator=generator).to(latent.device)
+    fresh = (torch.rand(n, cfg.continuous, generator=generator) * 2 - 1).to(latent.device, latent.dtype)
+    keep = F.one_hot(shared, cfg.continuous).bool()
+    continuous = torch.where(keep, parts.continuous, fresh)
+    return make_latent(parts.z, parts.category, continuous, cfg), shared

@@ -2,7 +2,8 @@
 
 The encoder of the VAE outputs a Gaussian q(z | x) = N(mu, diag(exp(log_var))); the decoder outputs
 Bernoulli logits for the 784 pixels; the prior is p(z) = N(0, I). `latent=2` gives the variants
-whose code space can be drawn.
+whose code space can be drawn. `image_size=32` gives the same networks for notebook 08's 32x32 shapes
+(the beta-VAE: the same model, trained with `VAETrainConfig(beta=...)`).
 """
 
 from __future__ import annotations
@@ -21,31 +22,42 @@ class VAEConfig:
     latent: int = 32
     hidden: int = 512
     conv: bool = False  # a convolutional encoder/decoder instead of MLPs
+    image_size: int = 28  # side of the square one-channel images; a multiple of 4 for the convolutional networks
+
+    def __post_init__(self):
+        for name in ("latent", "hidden", "image_size"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise ValueError(f"VAEConfig.{name} must be a positive integer, got {getattr(self, name)!r}")
+        if self.conv and self.image_size % 4:
+            raise ValueError(f"the convolutional VAE halves the image twice: VAEConfig.image_size must be a multiple "
+                             f"of 4, got {self.image_size}")
 
 
 def _encoder(cfg: VAEConfig, outputs: int) -> nn.Module:
+    side, b = cfg.image_size, cfg.image_size // 4
     if cfg.conv:
         return nn.Sequential(
-            nn.Conv2d(1, 32, 4, 2, 1), nn.ReLU(),  # -> 32 x 14 x 14
+            nn.Conv2d(1, 32, 4, 2, 1), nn.ReLU(),  # -> 32 x 14 x 14 (MNIST)
             nn.Conv2d(32, 64, 4, 2, 1), nn.ReLU(),  # -> 64 x 7 x 7
-            nn.Flatten(), nn.Linear(64 * 7 * 7, cfg.hidden), nn.ReLU(), nn.Linear(cfg.hidden, outputs))
-    return nn.Sequential(nn.Flatten(), nn.Linear(784, cfg.hidden), nn.ReLU(),
+            nn.Flatten(), nn.Linear(64 * b * b, cfg.hidden), nn.ReLU(), nn.Linear(cfg.hidden, outputs))
+    return nn.Sequential(nn.Flatten(), nn.Linear(side * side, cfg.hidden), nn.ReLU(),
                          nn.Linear(cfg.hidden, cfg.hidden), nn.ReLU(), nn.Linear(cfg.hidden, outputs))
 
 
 def _decoder(cfg: VAEConfig) -> nn.Module:
+    side, b = cfg.image_size, cfg.image_size // 4
     if cfg.conv:
         return nn.Sequential(
-            nn.Linear(cfg.latent, cfg.hidden), nn.ReLU(), nn.Linear(cfg.hidden, 64 * 7 * 7), nn.ReLU(),
-            nn.Unflatten(1, (64, 7, 7)),
-            nn.ConvTranspose2d(64, 32, 4, 2, 1), nn.ReLU(),  # -> 32 x 14 x 14
+            nn.Linear(cfg.latent, cfg.hidden), nn.ReLU(), nn.Linear(cfg.hidden, 64 * b * b), nn.ReLU(),
+            nn.Unflatten(1, (64, b, b)),
+            nn.ConvTranspose2d(64, 32, 4, 2, 1), nn.ReLU(),  # -> 32 x 14 x 14 (MNIST)
             nn.ConvTranspose2d(32, 1, 4, 2, 1))  # -> 1 x 28 x 28 logits
     return nn.Sequential(nn.Linear(cfg.latent, cfg.hidden), nn.ReLU(), nn.Linear(cfg.hidden, cfg.hidden), nn.ReLU(),
-                         nn.Linear(cfg.hidden, 784), nn.Unflatten(1, (1, 28, 28)))
+                         nn.Linear(cfg.hidden, side * side), nn.Unflatten(1, (1, side, side)))
 
 
 class Autoencoder(nn.Module):
-    """A deterministic bottleneck: x -> code (n, latent) -> pixel logits (n, 1, 28, 28)."""
+    """A deterministic bottleneck: x -> code (n, latent) -> pixel logits (n, 1, image_size, image_size)."""
 
     def __init__(self, cfg: VAEConfig = VAEConfig(latent=2)):
         super().__init__()
