@@ -326,3 +326,151 @@ class TranslationDemo:
         index.observe(redraw, names="value")
         redraw()
         return w.VBox([domain, index, output])
+
+
+class CodeDemo:
+    """An InfoGAN's codes by hand (notebook 08): a slider per continuous code, and a dropdown for the categorical
+    code if there is one; each move draws G's image at once. And a game: two images whose latents differ in one
+    code only (the noise and the other codes fixed); which code moved? Q, the head of D that reads the codes back,
+    plays too: its guess is the code whose reading changed most between the two images."""
+
+    def __init__(self, G: torch.nn.Module, D: torch.nn.Module | None = None,
+                 code_names: Sequence[str] | None = None, limit: float = 2.0, seed: int = 0):
+        self.G = G.eval()
+        self.D = D.eval() if D is not None else None
+        self.cfg = G.cfg
+        names = list(code_names) if code_names is not None else [f"c{i + 1}" for i in range(self.cfg.continuous)]
+        if len(names) != self.cfg.continuous:
+            raise ValueError(f"code_names needs one name per continuous code ({self.cfg.continuous}), got {names}")
+        self.code_names = names
+        self.limit = limit
+        self.generator = torch.Generator().manual_seed(seed)
+        self.score = {"you": 0, "Q": 0, "rounds": 0}
+        self.round: dict | None = None
+
+    @property
+    def choices(self) -> list[str]:
+        """What the game may move: each continuous code, and the categorical code ("category") if there is one."""
+        return self.code_names + (["category"] if self.cfg.categories else [])
+
+    def noise(self, seed: int) -> torch.Tensor:
+        """The noise z (1, z_dim) of one seed."""
+        return torch.randn(1, self.cfg.z_dim, generator=torch.Generator().manual_seed(seed))
+
+    @torch.no_grad()
+    def images(self, z: torch.Tensor, category: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
+        """G's images (n, 1, s, s) for noise (n, z_dim), category indices (n,) and continuous codes (n, c)."""
+        from .models.infogan import make_latent
+
+        device = next(self.G.parameters()).device
+        return self.G(make_latent(z, category, codes, self.cfg).to(device)).cpu()
+
+    def traversal(self, seed: int = 0, steps: int = 7, category: int = 0) -> list[torch.Tensor]:
+        """One row per continuous code: that code from -limit to limit, the noise and the other codes at 0."""
+        values = torch.linspace(-self.limit, self.limit, steps)
+        rows = []
+        for k in range(self.cfg.continuous):
+            codes = torch.zeros(steps, self.cfg.continuous)
+            codes[:, k] = values
+            rows.append(self.images(self.noise(seed).expand(steps, -1), torch.full((steps,), category), codes))
+        return rows
+
+    def static_figure(self, seed: int = 0, steps: int = 7) -> Figure:
+        """The latent traversal: each code varied alone (rows), from -limit to limit (columns)."""
+        from .plots import image_rows
+
+        return image_rows(self.traversal(seed, steps), self.code_names,
+                          title=f"each code from {-self.limit:g} to {self.limit:g}, the rest fixed (noise seed {seed})")
+
+    @torch.no_grad()
+    def q_guess(self, pair: torch.Tensor) -> str | None:
+        """Q's guess at which code changed between the two images of `pair` (2, 1, s, s); None without D."""
+        if self.D is None:
+            return None
+        device = next(self.D.parameters()).device
+        codes = self.D.read_codes(pair.to(device))
+        if self.cfg.categories and codes.logits[0].argmax() != codes.logits[1].argmax():
+            return "category"
+        return self.code_names[int((codes.mean[0] - codes.mean[1]).abs().argmax())]
+
+    def new_round(self) -> dict:
+        """Two images that differ in one code, moved by at least 1 (or to another category); Q's guess."""
+        g = self.generator
+        z = torch.randn(1, self.cfg.z_dim, generator=g).expand(2, -1)
+        category = torch.randint(max(self.cfg.categories, 1), (1,), generator=g).repeat(2)
+        codes = (torch.rand(1, self.cfg.continuous, generator=g) * 2 - 1).repeat(2, 1)
+        moved = int(torch.randint(len(self.choices), (1,), generator=g))
+        if moved < self.cfg.continuous:
+            step = 1 + torch.rand(1, generator=g).item()  # the code moves by 1 to 2, towards the far side
+            codes[1, moved] = codes[0, moved] - step if codes[0, moved] > 0 else codes[0, moved] + step
+        else:
+            category[1] = (category[0] + 1 + torch.randint(self.cfg.categories - 1, (1,), generator=g)) \
+                % self.cfg.categories
+        pair = self.images(z, category, codes)
+        self.round = {"images": pair, "moved": self.choices[moved], "q_guess": self.q_guess(pair),
+                      "codes": codes, "category": category}
+        return self.round
+
+    def guess(self, name: str) -> str:
+        """Score a guess for the current round and say who was right."""
+        if self.round is None:
+            raise RuntimeError("no round yet: call new_round() first")
+        if name not in self.choices:
+            raise ValueError(f"guess one of {self.choices}, got {name!r}")
+        moved, q = self.round["moved"], self.round["q_guess"]
+        self.score["rounds"] += 1
+        self.score["you"] += name == moved
+        self.score["Q"] += q == moved
+        q_text = "" if q is None else f"; Q guessed {q}"
+        return (f"{moved} moved: you {'right' if name == moved else 'wrong'}{q_text}. Score after "
+                f"{self.score['rounds']} rounds: you {self.score['you']}, Q {self.score['Q']}")
+
+    def widget(self):
+        """Sliders and the image on the left; the game on the right."""
+        import ipywidgets as w
+        from IPython.display import display
+
+        from .plots import image_grid
+
+        sliders = [w.FloatSlider(min=-self.limit, max=self.limit, step=0.05, value=0.0, description=name)
+                   for name in self.code_names]
+        seed = w.IntSlider(min=0, max=99, value=0, description="noise seed")
+        category = w.Dropdown(options=list(range(self.cfg.categories)), value=0, description="category") \
+            if self.cfg.categories else None
+        image_out, game_out = w.Output(), w.Output()
+        status = w.Label("Press 'new pair', then guess which code moved.")
+
+        def redraw(*_) -> None:
+            codes = torch.tensor([[s.value for s in sliders]])
+            cat = torch.tensor([category.value if category is not None else 0])
+            with image_out:
+                image_out.clear_output(wait=True)
+                display(image_grid(self.images(self.noise(seed.value), cat, codes), nrow=1, scale=2.2))
+
+        def start(_=None) -> None:
+            pair = self.new_round()["images"]
+            status.value = "Which code moved?"
+            with game_out:
+                game_out.clear_output(wait=True)
+                display(image_grid(pair, nrow=2, scale=1.6, title="before, after"))
+
+        def answer(name: str):
+            def on_click(_) -> None:
+                if self.round is not None:
+                    status.value = self.guess(name)
+                    self.round = None
+            return on_click
+
+        controls = [*sliders, seed] + ([category] if category is not None else [])
+        for control in controls:
+            control.observe(redraw, names="value")
+        new_pair = w.Button(description="new pair")
+        new_pair.on_click(start)
+        buttons = []
+        for name in self.choices:
+            button = w.Button(description=name, layout=w.Layout(width="auto"))
+            button.on_click(answer(name))
+            buttons.append(button)
+        redraw()
+        start()
+        return w.HBox([w.VBox([*controls, image_out]), w.VBox([new_pair, game_out, w.HBox(buttons), status])])

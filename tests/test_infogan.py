@@ -213,3 +213,44 @@ def test_the_cr_trainer_switches_alpha_on_at_start_and_checkpoints_and_guards_h(
     with pytest.raises(ValueError, match="same InfoGANConfig as G and D"):
         InfoGANCRTrainer(G, D, ContrastiveHead(replace(SHAPES, width=16)), lambda n: images[:n], GANTrainConfig(),
                          "cpu")
+
+
+def test_the_code_demo_moves_one_code_per_round_and_scores_you_and_q():
+    from course_utils.models.infogan import Codes
+    from course_utils.widgets import CodeDemo
+
+    torch.manual_seed(0)
+    G = Generator(SMALL)
+    demo = CodeDemo(G, code_names=["slant", "width"], seed=3)
+    assert demo.choices == ["slant", "width", "category"]
+    moved = []
+    for _ in range(60):
+        r = demo.new_round()
+        codes, category = r["codes"], r["category"]
+        changed = [name for k, name in enumerate(demo.code_names) if codes[0, k] != codes[1, k]]
+        changed += ["category"] if category[0] != category[1] else []
+        assert changed == [r["moved"]]  # exactly the one the round says
+        if r["moved"] != "category":
+            k = demo.code_names.index(r["moved"])
+            assert 1 <= abs(codes[0, k] - codes[1, k]) <= 2 and codes[1, k].abs() <= 2
+        moved.append(r["moved"])
+        assert r["q_guess"] is None  # no D: Q does not play
+    assert set(moved) == {"slant", "width", "category"}
+    demo.round = demo.new_round()
+    assert demo.guess(demo.round["moved"]).startswith(f"{demo.round['moved']} moved: you right")
+    assert demo.score == {"you": 1, "Q": 0, "rounds": 1}
+    with pytest.raises(ValueError, match="guess one of"):
+        demo.guess("colour")
+
+    class ReadsWidth(torch.nn.Module):  # a Q whose second code reading changes most
+        def __init__(self):
+            super().__init__()
+            self.where = torch.nn.Parameter(torch.zeros(1))
+
+        def read_codes(self, x):
+            n = len(x)
+            return Codes(torch.zeros(n, 4), torch.tensor([[0.0, 0.0], [0.1, -0.9]]), torch.zeros(n, 2))
+    demo.D = ReadsWidth()
+    assert demo.q_guess(torch.zeros(2, 1, 28, 28)) == "width"
+    with pytest.raises(ValueError, match="one name per continuous code \\(2\\)"):
+        CodeDemo(G, code_names=["slant"])

@@ -85,3 +85,7 @@ for part in range(opts["evals"]):
     print(f"step {trainer.step}/{total} (train {train_s:.0f} s, with eval {time.time() - t:.0f} s): "
           f"FactorVAE {fv:.3f} MIG {mig['mig']:.3f} " + " ".join(f"{k} {v:.3f}" for k, v in logs.items()),
           flush=True)
+
+out = opts.get("save", f"/tmp/shapes_{model}_{steps}_{seed}.pt")
+torch.save({name: module.state_dict() for name, module in trainer.modules.items()}, out)
+print(f"saved {out}", flush=True)
