@@ -14,6 +14,11 @@ shapes, `data.shapes`):
   histogram estimate of Locatello et al. 2019, 20 bins by default), so a factor with more values than bins
   cannot reach 1 even when a dimension is the factor itself: `mig_ceiling` says how high it can go.
 
+How good the shapes a model draws are: `shapes_frechet_distance`, the Frechet distance between generated and real
+shapes in the features of a reader trained on the real ones (models/classifiers.py's ShapesReader, trained by
+`train_shapes_reader` to name each shape's factors), as notebooks 03-06 measure digits in their classifier's
+features.
+
 `represent` maps int64 factors (n, K) to codes (n, d): for a trained model, render the images and encode them;
 for the checks of the scores themselves, a function of the factors alone (the factors: disentangled by
 construction; a rotation of them: entangled).
@@ -199,3 +204,67 @@ def rank_correlation(a: Tensor, b: Tensor) -> float:
     from scipy.stats import spearmanr
 
     return float(spearmanr(torch.as_tensor(a).double().numpy(), torch.as_tensor(b).double().numpy()).statistic)
+
+
+# ----------------------------------------------------------------------------- the quality of generated shapes
+
+# Columns of the shapes' factors (data.shapes.FACTOR_NAMES) that the reader names.
+READER_COLUMNS = {"shape": 0, "scale": 1, "x": 3, "y": 4}
+
+
+def train_shapes_reader(reader: torch.nn.Module, images: Tensor, factors: Tensor, epochs: int = 2,
+                        batch_size: int = 128, lr: float = 2e-3, seed: int = 0, progress: bool = True) -> list[float]:
+    """Train a ShapesReader on uint8 shapes (n, 1, 32, 32) to name each factor of READER_COLUMNS (the sum of the
+    factors' cross-entropies); return each epoch's mean loss."""
+    from tqdm.auto import tqdm
+
+    from .data.loading import to_signed_unit
+
+    if len(images) != len(factors) or len(images) < batch_size:
+        raise ValueError(f"train_shapes_reader needs as many factor rows as images and at least one batch of "
+                         f"{batch_size}; got {len(images)} images, {len(factors)} factor rows")
+    generator = torch.Generator().manual_seed(seed)
+    optimizer = torch.optim.AdamW(reader.parameters(), lr=lr, weight_decay=1e-4)
+    batches = len(images) // batch_size
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=epochs * batches)
+    losses = []
+    reader.train()
+    for epoch in range(epochs):
+        order = torch.randperm(len(images), generator=generator)
+        total = 0.0
+        for i in tqdm(range(batches), desc=f"shapes reader epoch {epoch + 1}/{epochs}", disable=not progress,
+                      mininterval=1):
+            index = order[i * batch_size:(i + 1) * batch_size]
+            read = reader.read(to_signed_unit(images[index]))
+            loss = sum(torch.nn.functional.cross_entropy(read[name], factors[index, column])
+                       for name, column in READER_COLUMNS.items())
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            total += loss.item()
+        losses.append(total / batches)
+    reader.eval()
+    return losses
+
+
+@torch.no_grad()
+def reader_accuracy(reader: torch.nn.Module, images: Tensor, factors: Tensor) -> dict[str, float]:
+    """How often the reader names each factor of uint8 shapes right."""
+    from .data.loading import to_signed_unit
+
+    reader.eval()
+    read = {name: torch.cat([reader.read(to_signed_unit(chunk))[name].argmax(1) for chunk in images.split(2000)])
+            for name in READER_COLUMNS}
+    return {name: (read[name] == factors[:, column]).float().mean().item() for name, column in READER_COLUMNS.items()}
+
+
+@torch.no_grad()
+def shapes_frechet_distance(reader: torch.nn.Module, generated: Tensor, real: Tensor) -> float:
+    """Frechet distance between two sets of 32x32 shapes (float in [-1, 1]) in the reader's features."""
+    from .sample_quality import frechet_distance
+
+    reader.eval()
+    features = [torch.cat([reader.features(chunk.float()) for chunk in images.split(2000)]).double()
+                for images in (generated, real)]
+    return frechet_distance(*features)

@@ -176,3 +176,49 @@ def accuracy(model: nn.Module, images: Tensor, labels: Tensor, batch_size: int =
     correct = sum((model(images[i:i + batch_size]).argmax(1) == labels[i:i + batch_size]).sum().item()
                   for i in range(0, len(images), batch_size))
     return correct / len(images)
+
+
+@dataclass(frozen=True)
+class ShapesReaderConfig:
+    """Widths of notebook 08's reader of the 32x32 shapes."""
+
+    channels: int = 32
+    features: int = 64  # the penultimate layer: the feature space of the shapes' Frechet distance
+
+
+# What the shapes reader names, and how many values each has (course_utils.data.shapes): every factor but the
+# rotation, which a square's or an ellipse's symmetry makes ambiguous.
+SHAPES_READER_FACTORS = {"shape": 3, "scale": 6, "x": 32, "y": 32}
+
+
+class ShapesReader(nn.Module):
+    """x (n, 1, 32, 32) in [-1, 1] -> logits over each factor in SHAPES_READER_FACTORS, concatenated (73 = 3 + 6 +
+    32 + 32); `features(x)` is the penultimate layer, the space in which notebook 08 compares generated shapes with
+    real ones."""
+
+    def __init__(self, cfg: ShapesReaderConfig = ShapesReaderConfig()):
+        super().__init__()
+        self.cfg = cfg
+        c = cfg.channels
+        self.body = nn.Sequential(
+            nn.Conv2d(1, c, 4, 2, 1), nn.BatchNorm2d(c), nn.ReLU(),  # -> c x 16 x 16
+            nn.Conv2d(c, 2 * c, 4, 2, 1), nn.BatchNorm2d(2 * c), nn.ReLU(),  # -> 2c x 8 x 8
+            nn.Flatten(), nn.Linear(2 * c * 8 * 8, cfg.features), nn.BatchNorm1d(cfg.features), nn.ReLU())
+        self.head = nn.Linear(cfg.features, sum(SHAPES_READER_FACTORS.values()))
+
+    def features(self, x: Tensor) -> Tensor:
+        """Penultimate-layer features, shape (n, cfg.features)."""
+        if x.dim() != 4 or x.shape[1:] != (1, 32, 32):
+            raise ValueError(f"the shapes reader reads images of shape (n, 1, 32, 32) in [-1, 1]; got {tuple(x.shape)}")
+        return self.body(x)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.features(x))
+
+    def read(self, x: Tensor) -> dict[str, Tensor]:
+        """Each factor's logits, by name."""
+        return dict(zip(SHAPES_READER_FACTORS, self(x).split(list(SHAPES_READER_FACTORS.values()), dim=1)))
+
+    def config_dict(self) -> dict:
+        """The config as plain JSON-able values (for checkpoints)."""
+        return asdict(self.cfg)
