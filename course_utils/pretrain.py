@@ -17,6 +17,7 @@ from .checkpoints import hardware, register_pretrained
 from .data import gaussian_1d
 from .metrics import gan1d_diagnostics
 from .mixtures2d import pretrain_mixtures2d
+from .pretrain_disentangling import PRETRAINERS as DISENTANGLING
 from .models import gan1d
 from .recipes import (GAN1D, MNIST_CGAN, MNIST_CGAN_AVERAGE_CANDIDATES, MNIST_CLASSIFIER, MNIST_CLASSIFIER2,
                       MNIST_CLASSIFIER2_EPOCH_CANDIDATES, MNIST_CYCLEGAN, MNIST_CYCLEGAN_EMA_CANDIDATES, MNIST_GAN,
@@ -561,6 +562,7 @@ PRETRAINERS = {"gan1d": pretrain_gan1d, "mnist_classifier": pretrain_mnist_class
 
 PRETRAINERS["gan_lab"] = pretrain_gan_lab  # recordings for a widget, not weights
 PRETRAINERS["mixtures2d"] = pretrain_mixtures2d  # notebook 07: 54 runs; seed 0's networks and every run's numbers
+PRETRAINERS.update(DISENTANGLING)  # notebook 08: mnist_infogan, shapes_reader, the shapes table ("shapes": all)
 
 
 def main() -> None:

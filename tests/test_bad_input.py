@@ -27,6 +27,9 @@ def test_well_formed_images_are_read(reader):
 @pytest.mark.parametrize("images, expected", [
     (signed_images(4, 3, 28, 28), r"\(N, 1, 28, 28\); got \(4, 3, 28, 28\); for RGB images use data.rgb_to_grey"),
     (signed_images(4, 1, 32, 32), r"got \(4, 1, 32, 32\); .*resize or crop to 28x28"),
+    (signed_images(1, 1, 32, 32), r"got \(1, 1, 32, 32\); .*resize or crop to 28x28"),  # one image: the same hint
+    (torch.rand(4, 1, 28, 28) + 0.5,  # the whole advice, to its last character
+     r"Pixels in \[0, 255\]: use data\.to_signed_unit\(images\); in \[0, 1\]: images \* 2 - 1$"),
     (signed_images(4, 28, 28), r"got \(4, 28, 28\); add the channel axis"),
     (signed_images(4, 784), r"reshape\(-1, 1, 28, 28\)"),
     (signed_images(0, 1, 28, 28), r"at least one"),
