@@ -215,37 +215,22 @@ READER_COLUMNS = {"shape": 0, "scale": 1, "x": 3, "y": 4}
 def train_shapes_reader(reader: torch.nn.Module, images: Tensor, factors: Tensor, epochs: int = 2,
                         batch_size: int = 128, lr: float = 2e-3, seed: int = 0, progress: bool = True) -> list[float]:
     """Train a ShapesReader on uint8 shapes (n, 1, 32, 32) to name each factor of READER_COLUMNS (the sum of the
-    factors' cross-entropies); return each epoch's mean loss."""
-    from tqdm.auto import tqdm
-
+    factors' cross-entropies), with models/classifiers.py's loop and no augmentation (a shift would move x and y);
+    return each epoch's mean loss."""
     from .data.loading import to_signed_unit
+    from .models.classifiers import train_classifier
 
     if len(images) != len(factors) or len(images) < batch_size:
         raise ValueError(f"train_shapes_reader needs as many factor rows as images and at least one batch of "
                          f"{batch_size}; got {len(images)} images, {len(factors)} factor rows")
-    generator = torch.Generator().manual_seed(seed)
-    optimizer = torch.optim.AdamW(reader.parameters(), lr=lr, weight_decay=1e-4)
-    batches = len(images) // batch_size
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=epochs * batches)
-    losses = []
-    reader.train()
-    for epoch in range(epochs):
-        order = torch.randperm(len(images), generator=generator)
-        total = 0.0
-        for i in tqdm(range(batches), desc=f"shapes reader epoch {epoch + 1}/{epochs}", disable=not progress,
-                      mininterval=1):
-            index = order[i * batch_size:(i + 1) * batch_size]
-            read = reader.read(to_signed_unit(images[index]))
-            loss = sum(torch.nn.functional.cross_entropy(read[name], factors[index, column])
-                       for name, column in READER_COLUMNS.items())
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-            total += loss.item()
-        losses.append(total / batches)
-    reader.eval()
-    return losses
+
+    def loss(model: torch.nn.Module, x: Tensor, batch_factors: Tensor) -> Tensor:
+        read = model.read(x)
+        return sum(torch.nn.functional.cross_entropy(read[name], batch_factors[:, column])
+                   for name, column in READER_COLUMNS.items())
+
+    return train_classifier(reader, images, factors, epochs, batch_size, lr, seed, progress,
+                            augment=lambda x, generator: to_signed_unit(x), loss=loss, name="shapes reader")
 
 
 @torch.no_grad()
@@ -284,6 +269,7 @@ def infogan_digit_report(G: torch.nn.Module, readers: dict[str, torch.nn.Module]
     Returns {"matched_accuracy": {reader: accuracy}, "assignment": {reader: digit of each code value},
     "rank_correlation": [{property: rho} per continuous code], "n", "seed"}."""
     from .models.infogan import make_latent
+    from .sample_quality import classifier_outputs
 
     cfg = G.cfg
     generator = torch.Generator().manual_seed(seed)
@@ -299,8 +285,7 @@ def infogan_digit_report(G: torch.nn.Module, readers: dict[str, torch.nn.Module]
     report: dict = {"n": n, "seed": seed, "matched_accuracy": {}, "assignment": {}}
     if cfg.categories:
         for name, reader in readers.items():
-            reader_device = next(reader.parameters()).device
-            digits = torch.cat([reader(chunk.to(reader_device)).argmax(1).cpu() for chunk in images.split(1000)])
+            digits = classifier_outputs(reader, images)[1].argmax(1)
             matched = matched_accuracy(category, digits, cfg.categories)
             report["matched_accuracy"][name] = matched["accuracy"]
             report["assignment"][name] = matched["assignment"].tolist()

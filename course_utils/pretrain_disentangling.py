@@ -32,10 +32,6 @@ SHAPES_KINDS = ("infogan", "infogan_cr", "beta_vae")
 SHAPES_READER_SEEDS = {"train": 200, "held_out": 201, "real": 202}  # data seeds of the reader and of FD's real set
 
 
-def _threads() -> int:
-    return torch.get_num_threads()
-
-
 def pretrain_mnist_infogan(seed: int = 0) -> None:
     """InfoGAN on MNIST at the recipe's budget, with the codes measured against both readers."""
     from .data import mnist_tensors
@@ -58,7 +54,7 @@ def pretrain_mnist_infogan(seed: int = 0) -> None:
         "train_config": asdict(MNIST_INFOGAN.train), "information": asdict(MNIST_INFOGAN_INFORMATION),
         "data": "MNIST train (60,000), pixels in [-1, 1]", "seed": seed,
         "command": "python -m course_utils.pretrain mnist_infogan", "budget": "full", "hardware": hardware(),
-        "threads": _threads(), "seconds": round(seconds, 1),
+        "threads": torch.get_num_threads(), "seconds": round(seconds, 1),
         "evaluation": f"disentanglement.infogan_digit_report: 10,000 samples, noise seed {MNIST_INFOGAN_REPORT_SEED} "
                       "(the recipe was chosen on seed 1); readers mnist_classifier and mnist_classifier2",
         "history": {key: values[::10] for key, values in trainer.history.items()}, "metrics": report})
@@ -82,7 +78,7 @@ def pretrain_shapes_reader(seed: int = 0) -> None:
         "train_config": dict(SHAPES_READER.train),
         "data": f"{SHAPES_TRAIN_IMAGES:,} shapes, data seed {SHAPES_READER_SEEDS['train']}", "seed": seed,
         "command": "python -m course_utils.pretrain shapes_reader", "budget": "full", "hardware": hardware(),
-        "threads": _threads(), "seconds": round(seconds, 1),
+        "threads": torch.get_num_threads(), "seconds": round(seconds, 1),
         "evaluation": f"accuracy per factor on 10,000 held-out shapes (data seed {SHAPES_READER_SEEDS['held_out']})",
         "metrics": metrics})
     print(f"shapes_reader: {metrics} in {seconds:.0f} s -> {record['file']}")
@@ -117,7 +113,7 @@ def shapes_samples(kind: str, networks: dict[str, torch.nn.Module], n: int, seed
         z = torch.randn(n, vae.cfg.latent, generator=generator)
         return torch.cat([torch.sigmoid(vae.decoder(chunk)) * 2 - 1 for chunk in z.split(2000)])
     G = networks["G"].eval()
-    return torch.cat([G(G.sample_z(len(chunk), generator=generator)) for chunk in torch.empty(n).split(2000)])
+    return torch.cat([G(G.sample_z(min(2000, n - start), generator=generator)) for start in range(0, n, 2000)])
 
 
 @torch.no_grad()
@@ -182,7 +178,7 @@ def pretrain_shapes_model(kind: str, seed: int) -> None:
         "config": model.config_dict(), "train_config": train_config,
         "data": f"{SHAPES_TRAIN_IMAGES:,} shapes, data seed {SHAPES_DATA_SEED}", "seed": seed,
         "command": f"python -m course_utils.pretrain {name}", "budget": "full", "hardware": hardware(),
-        "threads": _threads(), "seconds": round(seconds, 1),
+        "threads": torch.get_num_threads(), "seconds": round(seconds, 1),
         "evaluation": f"score_shapes_model: FactorVAE metric ({metrics['votes']} training and {metrics['votes']} "
                       f"evaluation votes of 64), MIG (10,000 factor draws, 20 bins), Frechet distance of 10,000 "
                       f"samples to 10,000 real shapes in shapes_reader's features; metric seed {SHAPES_METRIC_SEED}",

@@ -34,7 +34,7 @@ from torch import Tensor, nn
 from .engine import FRACTION, NON_NEGATIVE, POSITIVE, check_config
 from .losses import GAN_LOSSES, information_loss
 from .models.infogan import pair_latents, split_latent
-from .train import GANTrainConfig, GANTrainer, _to, score_logs
+from .train import GANTrainConfig, GANTrainer, _to, make_optimizer, score_logs
 
 
 @dataclass(frozen=True)
@@ -79,14 +79,22 @@ def info_d_step(G: nn.Module, D: nn.Module, x_real: Tensor, latent: Tensor, opt_
     return {**logs, **score_logs(GAN_LOSSES[cfg.loss], real_logits, fake_logits.float())}
 
 
+def _generator_losses(G: nn.Module, D: nn.Module, latent: Tensor, cfg: GANTrainConfig,
+                      info: InformationWeights) -> tuple[Tensor, Tensor, Tensor]:
+    """G's images for `latent`, and G's GAN loss and information loss on them through D and its Q head (the
+    caller keeps D fixed)."""
+    x = G(latent)
+    logits, codes = D.logit_and_codes(x)
+    parts = split_latent(latent, D.cfg)
+    gan_loss = GAN_LOSSES[cfg.loss].g(logits.float())
+    return x, gan_loss, information_loss(*codes, parts.category, parts.continuous, info.continuous_weight)
+
+
 def info_g_step(G: nn.Module, D: nn.Module, latent: Tensor, opt_g: torch.optim.Optimizer,
                 cfg: GANTrainConfig, info: InformationWeights) -> dict[str, Tensor]:
     """One update of G: its GAN loss through a fixed D plus lambda times the information loss through a fixed Q."""
     D.requires_grad_(False)
-    logits, codes = D.logit_and_codes(G(latent))
-    parts = split_latent(latent, D.cfg)
-    gan_loss = GAN_LOSSES[cfg.loss].g(logits.float())
-    info_loss = information_loss(*codes, parts.category, parts.continuous, info.continuous_weight)
+    _, gan_loss, info_loss = _generator_losses(G, D, latent, cfg, info)
     opt_g.zero_grad(set_to_none=True)
     (gan_loss + info.weight * info_loss).backward()
     opt_g.step()
@@ -134,12 +142,7 @@ def info_cr_g_step(G: nn.Module, D: nn.Module, H: nn.Module, latent: Tensor, par
     cross-entropy on the pairs), then one update of H on the same pairs, detached."""
     D.requires_grad_(False)
     H.requires_grad_(False)
-    both = torch.cat([latent, partner])
-    x = G(both)
-    logits, codes = D.logit_and_codes(x)
-    parts = split_latent(both, D.cfg)
-    gan_loss = GAN_LOSSES[cfg.loss].g(logits.float())
-    info_loss = information_loss(*codes, parts.category, parts.continuous, info.continuous_weight)
+    x, gan_loss, info_loss = _generator_losses(G, D, torch.cat([latent, partner]), cfg, info)
     x_a, x_b = x.chunk(2)
     cr_loss_g = F.cross_entropy(H(x_a, x_b).float(), shared)
     opt_g.zero_grad(set_to_none=True)
@@ -173,7 +176,7 @@ class InfoGANCRTrainer(InfoGANTrainer):
         super().__init__(G, D, sample_real, cfg, device, info, checkpoint_path)
         self.contrastive = contrastive
         self.H = H.to(self.device)
-        self.opt_h = torch.optim.Adam(self.H.parameters(), lr=contrastive.lr, betas=cfg.betas)
+        self.opt_h = make_optimizer(self.H, "adam", contrastive.lr, cfg.betas, self.device)
         self.register("H", self.H, self.opt_h)
 
     @property

@@ -17,8 +17,8 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from .engine import (FRACTION, NON_NEGATIVE, POSITIVE, POSITIVE_INT, History, Hook,  # noqa: F401 (TrainingDivergedError:
-                     Trainer, TrainingDivergedError, check_config, cosine_decay)  # what a diverged run raises)
+from .engine import (FRACTION, NON_NEGATIVE, POSITIVE, POSITIVE_INT, History,  # noqa: F401 (TrainingDivergedError:
+                     Hook, Trainer, TrainingDivergedError, check_config, cosine_decay)  # what a diverged run raises)
 from .losses import bernoulli_reconstruction, gaussian_kl
 from .train import make_optimizer
 

@@ -112,9 +112,10 @@ class ResidualClassifier(nn.Module):
 
 def train_classifier(model: nn.Module, images: Tensor, labels: Tensor, epochs: int = 3,
                      batch_size: int = 128, lr: float = 2e-3, seed: int = 0, progress: bool = True,
-                     augment=None, label_smoothing: float = 0.0) -> list[float]:
+                     augment=None, label_smoothing: float = 0.0, loss=None, name: str = "classifier") -> list[float]:
     """Train on images in [-1, 1] with `augment(x, generator)` (default: light random shifts);
-    return the loss of each epoch."""
+    return the loss of each epoch. `loss(model, x, labels)` replaces the default, the cross-entropy of
+    model(x) (for a model with several outputs, e.g. the shapes reader)."""
     from tqdm.auto import tqdm
 
     augment = augment or random_shift
@@ -128,15 +129,16 @@ def train_classifier(model: nn.Module, images: Tensor, labels: Tensor, epochs: i
         order = torch.randperm(len(images), generator=generator)
         total = 0.0
         batches = range(len(images) // batch_size)
-        for i in tqdm(batches, desc=f"classifier epoch {epoch + 1}/{epochs}", disable=not progress, mininterval=1):
+        for i in tqdm(batches, desc=f"{name} epoch {epoch + 1}/{epochs}", disable=not progress, mininterval=1):
             index = order[i * batch_size:(i + 1) * batch_size]
             x = augment(images[index], generator)
-            loss = nn.functional.cross_entropy(model(x), labels[index], label_smoothing=label_smoothing)
+            value = loss(model, x, labels[index]) if loss is not None else \
+                nn.functional.cross_entropy(model(x), labels[index], label_smoothing=label_smoothing)
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            value.backward()
             optimizer.step()
             schedule.step()
-            total += loss.item()
+            total += value.item()
         losses.append(total / len(batches))
     model.eval()
     return losses
