@@ -22,6 +22,11 @@ from dataclasses import fields, is_dataclass
 from pathlib import Path
 from types import SimpleNamespace
 
+try:
+    import fcntl  # POSIX; on Windows the manifest is written without a lock
+except ImportError:
+    fcntl = None
+
 import torch
 from safetensors import SafetensorError
 from safetensors import safe_open
@@ -224,9 +229,13 @@ def register_pretrained(name: str, modules: Modules, entry: dict, directory: Pat
 def write_index_entry(name: str, record: dict, directory: Path | None = None, index: str = MANIFEST) -> dict:
     """Set `name`'s entry of MANIFEST.json (or `index`) to `record`, keeping the other entries; return `record`."""
     directory = directory or pretrained_dir()
-    entries = read_manifest(directory, index)
-    entries[name] = record
-    (directory / index).write_text(json.dumps(entries, indent=2, sort_keys=True) + "\n")
+    # A lock around read-modify-write: pretrainers run in parallel (one per core) must not drop each other's entries.
+    with open(directory / f".{index}.lock", "w") as lock:
+        if fcntl is not None:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        entries = read_manifest(directory, index)
+        entries[name] = record
+        (directory / index).write_text(json.dumps(entries, indent=2, sort_keys=True) + "\n")
     return record
 
 
@@ -261,7 +270,7 @@ def load_or_train(name: str, modules: Modules, train_fn: Callable[[], dict | Non
 # ----------------------------------------------------------------------------- pretrained(name)
 
 # The module keys a pretrained file uses for the classes its manifest entry names.
-MODULE_KEYS = {"Generator": "G", "Discriminator": "D"}
+MODULE_KEYS = {"Generator": "G", "Discriminator": "D", "ContrastiveHead": "H"}
 
 
 class PretrainedModules(SimpleNamespace):

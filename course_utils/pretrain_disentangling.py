@@ -19,8 +19,8 @@ import torch
 
 from . import disentanglement as dis
 from .budget import seed_everything
-from .checkpoints import hardware, pretrained, register_pretrained
-from .data import shapes
+from .checkpoints import hardware, pretrained, register_pretrained, save_checkpoint
+from .data import data_root, shapes
 from .data.loading import image_sampler, to_signed_unit
 from .recipes import (MNIST_INFOGAN, MNIST_INFOGAN_INFORMATION, SHAPES_BETA_VAE, SHAPES_CONTRASTIVE,
                       SHAPES_DATA_SEED, SHAPES_INFOGAN, SHAPES_INFORMATION, SHAPES_READER, SHAPES_SEEDS,
@@ -167,6 +167,8 @@ def pretrain_shapes_model(kind: str, seed: int) -> None:
     start = time.perf_counter()
     trainer = train_shapes_model(kind, seed, networks, images)
     seconds = time.perf_counter() - start
+    # the trained networks are kept before scoring, so an error in the scores does not lose the training
+    save_checkpoint(data_root() / "checkpoints" / f"{name}.safetensors", networks, {"seed": seed, "seconds": seconds})
     metrics = score_shapes_model(kind, networks, pretrained("shapes_reader"))
     train_config = {**asdict(trainer.cfg), **({"information": asdict(SHAPES_INFORMATION),
                                                "contrastive": asdict(trainer.contrastive)} if kind != "beta_vae"

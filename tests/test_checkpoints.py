@@ -216,3 +216,40 @@ def test_pretrained_wrong_name_lists_the_names():
 def test_pretrained_restores_tuples_in_configs():
     G = checkpoints.pretrained("mnist_cgan", verbose=False)
     assert G.cfg.g_hidden == (256, 512, 1024) and isinstance(G.cfg.d_hidden, tuple)
+
+
+def test_an_infogan_cr_entry_loads_g_d_and_h_through_pretrained(tmp_path):
+    """The shapes table stores G, D and InfoGAN-CR's H under the keys G, D, H; pretrained() must build all three."""
+    from course_utils.models.infogan import ContrastiveHead, Discriminator as InfoD, Generator as InfoG, InfoGANConfig
+
+    cfg = InfoGANConfig(z_dim=2, categories=0, continuous=2, width=4, image_size=8)
+    networks = {"G": InfoG(cfg), "D": InfoD(cfg), "H": ContrastiveHead(cfg)}
+    checkpoints.register_pretrained("tiny_cr", networks, {
+        "model": "course_utils.models.infogan.Generator+Discriminator+ContrastiveHead", "config": cfg.__dict__},
+        directory=tmp_path)
+    loaded = checkpoints.pretrained("tiny_cr", directory=tmp_path, verbose=False)
+    for key, network in networks.items():
+        for a, b in zip(network.state_dict().values(), getattr(loaded, key).state_dict().values()):
+            assert torch.equal(a, b), key
+
+
+def _write_entries(directory, prefix, n, go):
+    go.wait()  # both writers start together
+    for i in range(n):
+        checkpoints.write_index_entry(f"{prefix}{i}", {"history": list(range(2000))}, directory)
+
+
+def test_parallel_pretrainers_do_not_drop_each_others_manifest_entries(tmp_path):
+    """Two pretrainers (one per core) registering at once: every entry must survive the read-modify-write. Without
+    the lock in write_index_entry this test loses entries (checked by removing it)."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    go = context.Event()
+    workers = [context.Process(target=_write_entries, args=(tmp_path, prefix, 40, go)) for prefix in "ab"]
+    for worker in workers:
+        worker.start()
+    go.set()
+    for worker in workers:
+        worker.join(120)
+    assert len(checkpoints.read_manifest(tmp_path)) == 80

@@ -1,0 +1,162 @@
+"""Drive notebook 08's CodeDemo (sliders per InfoGAN code, the "which code moved?" game) in JupyterLab in a real
+(headless) browser, time each interaction and take screenshots.
+
+A developer's check, not run by CI; the same set-up as tools/drive_gan_lab.py (Debian's Chromium and the playwright
+Python package, never `playwright install`):
+
+    .venv/bin/python tools/drive_code_demo.py --out /tmp/code_demo [--width 1920 --height 1080]
+
+It writes a one-cell notebook (notebook 08's demo on the pretrained `mnist_infogan`) into a temporary folder,
+starts `jupyter lab` there, runs the cell, then: moves the c1 slider, moves the noise seed, picks another
+category, plays three rounds of the game (new pair, a guess) and checks that each action changes what is shown.
+The browser console is watched for errors. Latencies (action to changed image or text) go to
+--out/drive_report.json with the screenshots; exit status 1 when a check fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+from drive_gan_lab import BROWSER_ARGS, button, start_lab
+
+CELL = ("%matplotlib inline\nfrom course_utils import pretrained\nfrom course_utils.widgets import CodeDemo\n\n"
+        "infogan = pretrained(\"mnist_infogan\")\n"
+        "CodeDemo(infogan.G, infogan.D, code_names=[\"c1\", \"c2\"]).widget()")
+
+
+def image_sources(page) -> list[str]:
+    """The src of every image the widget's outputs show, in page order (left: the slider image; right: the pair)."""
+    return page.eval_on_selector_all(".jp-OutputArea-output img", "nodes => nodes.map(n => n.src)")
+
+
+def wait_changed(page, before: list[str], index: int, start: float, timeout: float = 10.0) -> float:
+    """Seconds from `start` (a perf_counter time taken just before the action) until image `index` differs from
+    `before[index]` (raises after `timeout`)."""
+    while time.perf_counter() - start < timeout:
+        now = image_sources(page)
+        if len(now) > index and now[index] != before[index]:
+            return time.perf_counter() - start
+        time.sleep(0.02)
+    raise TimeoutError(f"image {index} did not change within {timeout} s")
+
+
+def status(page) -> str:
+    return page.locator(".widget-label").last.inner_text()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("/tmp/code_demo"))
+    parser.add_argument("--port", type=int, default=8898)
+    parser.add_argument("--chromium", default="/usr/bin/chromium")
+    parser.add_argument("--width", type=int, default=1280)
+    parser.add_argument("--height", type=int, default=800)
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    root = Path(tempfile.mkdtemp(prefix="code_demo_drive_"))
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(CELL)])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(notebook, root / "code_demo.ipynb")
+    report: dict = {"viewport": [args.width, args.height], "checks": {}, "console_errors": []}
+    server = start_lab(root, args.port, "x")
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch_persistent_context(
+                str(root / "chromium-profile"), executable_path=args.chromium, headless=True, args=BROWSER_ARGS,
+                viewport={"width": args.width, "height": args.height})
+            page = browser.new_page()
+            page.on("console", lambda message: message.type == "error" and report["console_errors"].append(message.text))
+            try:
+                drive(page, args.out, args.port, report)
+            except Exception:
+                page.screenshot(path=str(args.out / "failed.png"))
+                raise
+            finally:
+                browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    report["checks"]["no console error"] = not report["console_errors"]
+    (args.out / "drive_report.json").write_text(json.dumps(report, indent=2))
+    print(json.dumps(report, indent=2))
+    return 0 if all(report["checks"].values()) else 1
+
+
+def drive(page, out: Path, port: int, report: dict) -> None:
+    """Open the notebook, run the demo cell and use every control, filling `report`."""
+    page.goto(f"http://127.0.0.1:{port}/lab/tree/code_demo.ipynb?token=x")
+    page.wait_for_selector(".jp-Notebook", timeout=60_000)
+    page.get_by_text(re.compile(r"\| Idle")).wait_for(timeout=60_000)
+    start = time.perf_counter()
+    for attempt in range(3):  # a Shift+Enter sent while the kernel connects can be lost: try again
+        page.locator(".jp-Cell").first.click()
+        page.keyboard.press("Shift+Enter")
+        try:
+            page.wait_for_function("() => document.querySelectorAll('.jp-OutputArea-output img').length >= 2",
+                                   timeout=60_000)
+            break
+        except Exception:  # noqa: BLE001
+            if attempt == 2:
+                raise
+    report["widget_shown_s"] = round(time.perf_counter() - start, 1)
+    if page.get_by_role("button", name="No", exact=True).is_visible():  # JupyterLab's "news?" notification
+        page.get_by_role("button", name="No", exact=True).click()
+    time.sleep(1)
+    text = page.locator(".jp-OutputArea").first.inner_text()
+    report["checks"]["renders as controls, not text"] = "VBox(children" not in text and "Error displaying" not in text
+    report["checks"]["a slider per code and the game's buttons"] = (
+        page.locator(".widget-slider").count() == 3 and button(page, "new pair").count() == 1)
+    page.screenshot(path=str(out / "1_opened.png"))
+    latencies = report.setdefault("latency_s", {})
+
+    handle = page.locator(".widget-slider", has_text="c1").locator(".noUi-handle")
+    handle.focus()
+    before, start = image_sources(page), time.perf_counter()
+    page.keyboard.press("ArrowRight")  # one step of 0.05
+    latencies["c1 slider, one step"] = round(wait_changed(page, before, 0, start), 2)
+    for _ in range(19):  # 19 more: c1 at 1
+        page.keyboard.press("ArrowRight")
+    time.sleep(1)
+    page.screenshot(path=str(out / "2_c1_moved.png"))
+
+    page.locator(".widget-slider", has_text="noise seed").locator(".noUi-handle").focus()
+    before, start = image_sources(page), time.perf_counter()
+    page.keyboard.press("ArrowRight")
+    latencies["noise seed"] = round(wait_changed(page, before, 0, start), 2)
+
+    before, start = image_sources(page), time.perf_counter()
+    page.locator(".widget-dropdown", has_text="category").locator("select").select_option("3")
+    latencies["category"] = round(wait_changed(page, before, 0, start), 2)
+    time.sleep(0.5)
+    page.screenshot(path=str(out / "3_category_3.png"))
+
+    rounds = []
+    for round_ in range(3):
+        before, start = image_sources(page), time.perf_counter()
+        button(page, "new pair").click()
+        latencies[f"new pair {round_ + 1}"] = round(wait_changed(page, before, 1, start), 2)
+        guess = ["c1", "c2", "category"][round_]
+        start = time.perf_counter()
+        button(page, guess).click()
+        page.wait_for_function("() => [...document.querySelectorAll('.widget-label')].some("
+                               "n => n.innerText.includes('Score after'))", timeout=10_000)
+        latencies[f"guess {round_ + 1}"] = round(time.perf_counter() - start, 2)
+        rounds.append(status(page))
+        page.screenshot(path=str(out / f"4_round_{round_ + 1}.png"))
+    report["rounds"] = rounds
+    report["checks"]["the game scores three rounds"] = "after 3 rounds" in rounds[-1]
+    report["checks"]["every action redraws within 2 s"] = max(latencies.values()) < 2.0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
