@@ -4,7 +4,7 @@
 - `shapes_reader`: the reader whose features measure the quality of generated shapes.
 - `shapes_{infogan,infogan_cr,beta_vae}_s{seed}`: the three models of the shapes table, one per seed of
   recipes.SHAPES_SEEDS, each scored by the FactorVAE metric, the MIG and the Frechet distance in the reader's
-  features. `shapes` trains all of them.
+  features, recorded in RECORDINGS.json; seed 0's networks are committed too (float16). `shapes` trains all of them.
 
 The recipes were chosen on validation draws (probes scored with noise or metric seed 1); the numbers recorded here
 use other seeds (SHAPES_METRIC_SEED, MNIST_INFOGAN_REPORT_SEED), which no choice looked at.
@@ -19,7 +19,7 @@ import torch
 
 from . import disentanglement as dis
 from .budget import seed_everything
-from .checkpoints import hardware, pretrained, register_pretrained, save_checkpoint
+from .checkpoints import RECORDINGS, hardware, pretrained, register_pretrained, save_checkpoint, write_index_entry
 from .data import data_root, shapes
 from .data.loading import image_sampler, to_signed_unit
 from .recipes import (MNIST_INFOGAN, MNIST_INFOGAN_INFORMATION, SHAPES_BETA_VAE, SHAPES_CONTRASTIVE,
@@ -29,7 +29,18 @@ from .recipes import (MNIST_INFOGAN, MNIST_INFOGAN_INFORMATION, SHAPES_BETA_VAE,
 MNIST_INFOGAN_REPORT_SEED = 2  # noise seed of the recorded report (the recipe was chosen on seed 1)
 SHAPES_METRIC_SEED = 2  # factors of the recorded scores (the probes that chose the recipes used seed 1)
 SHAPES_KINDS = ("infogan", "infogan_cr", "beta_vae")
+COMMITTED_SEED = 0  # the seed whose networks are committed; the other seeds' numbers are in RECORDINGS.json
 SHAPES_READER_SEEDS = {"train": 200, "held_out": 201, "real": 202}  # data seeds of the reader and of FD's real set
+
+
+@torch.no_grad()
+def round_to_half(networks: dict[str, torch.nn.Module]) -> None:
+    """Round every floating-point weight and buffer to float16 and back, in place: the numbers measured afterwards
+    are those of the float16 file that is committed."""
+    for network in networks.values():
+        for tensor in network.state_dict().values():
+            if tensor.is_floating_point():
+                tensor.copy_(tensor.half().float())
 
 
 def pretrain_mnist_infogan(seed: int = 0) -> None:
@@ -46,6 +57,7 @@ def pretrain_mnist_infogan(seed: int = 0) -> None:
     start = time.perf_counter()
     trainer.train()
     seconds = time.perf_counter() - start
+    round_to_half({"G": G, "D": D})  # the committed file is float16: measure what is committed
     G.eval()
     readers = {"reader 1": load_classifier("cpu"), "reader 2": load_classifier("cpu", name="mnist_classifier2")}
     report = dis.infogan_digit_report(G, readers, seed=MNIST_INFOGAN_REPORT_SEED)
@@ -57,7 +69,8 @@ def pretrain_mnist_infogan(seed: int = 0) -> None:
         "threads": torch.get_num_threads(), "seconds": round(seconds, 1),
         "evaluation": f"disentanglement.infogan_digit_report: 10,000 samples, noise seed {MNIST_INFOGAN_REPORT_SEED} "
                       "(the recipe was chosen on seed 1); readers mnist_classifier and mnist_classifier2",
-        "history": {key: values[::10] for key, values in trainer.history.items()}, "metrics": report})
+        "history": {key: values[::10] for key, values in trainer.history.items()}, "metrics": report},
+        dtype=torch.float16)
     print(f"mnist_infogan: {report} in {seconds:.0f} s -> {record['file']}")
 
 
@@ -160,7 +173,9 @@ def train_shapes_model(kind: str, seed: int, networks: dict[str, torch.nn.Module
 
 
 def pretrain_shapes_model(kind: str, seed: int) -> None:
-    """One model of the shapes table at the recipe's budget, scored and registered as shapes_{kind}_s{seed}."""
+    """One model of the shapes table at the recipe's budget, scored and recorded as shapes_{kind}_s{seed} in
+    RECORDINGS.json; seed COMMITTED_SEED's networks are also committed (float16, without H, which only trains) and
+    registered in the manifest."""
     name = f"shapes_{kind}_s{seed}"
     images, _ = shapes.sample_shapes(SHAPES_TRAIN_IMAGES, seed=SHAPES_DATA_SEED)
     networks = shapes_networks(kind)
@@ -169,23 +184,28 @@ def pretrain_shapes_model(kind: str, seed: int) -> None:
     seconds = time.perf_counter() - start
     # the trained networks are kept before scoring, so an error in the scores does not lose the training
     save_checkpoint(data_root() / "checkpoints" / f"{name}.safetensors", networks, {"seed": seed, "seconds": seconds})
-    metrics = score_shapes_model(kind, networks, pretrained("shapes_reader"))
+    kept = {key: network for key, network in networks.items() if key != "H"}
+    round_to_half(kept)  # the committed files are float16: every seed is scored as it would be committed
+    metrics = score_shapes_model(kind, kept, pretrained("shapes_reader"))
     train_config = {**asdict(trainer.cfg), **({"information": asdict(SHAPES_INFORMATION),
                                                "contrastive": asdict(trainer.contrastive)} if kind != "beta_vae"
                                               else {})}
     model = networks.get("G", networks.get("vae"))
-    record = register_pretrained(name, networks, {
-        "model": {"beta_vae": "course_utils.models.vae.VAE"}.get(
-            kind, "course_utils.models.infogan.Generator+Discriminator+ContrastiveHead"),
+    entry = {
+        "model": {"beta_vae": "course_utils.models.vae.VAE"}.get(kind, "course_utils.models.infogan.Generator+Discriminator"),
         "config": model.config_dict(), "train_config": train_config,
         "data": f"{SHAPES_TRAIN_IMAGES:,} shapes, data seed {SHAPES_DATA_SEED}", "seed": seed,
         "command": f"python -m course_utils.pretrain {name}", "budget": "full", "hardware": hardware(),
         "threads": torch.get_num_threads(), "seconds": round(seconds, 1),
-        "evaluation": f"score_shapes_model: FactorVAE metric ({metrics['votes']} training and {metrics['votes']} "
-                      f"evaluation votes of 64), MIG (10,000 factor draws, 20 bins), Frechet distance of 10,000 "
-                      f"samples to 10,000 real shapes in shapes_reader's features; metric seed {SHAPES_METRIC_SEED}",
-        "history": {key: values[::10] for key, values in trainer.history.items()}, "metrics": metrics})
-    print(f"{name}: {metrics} in {seconds:.0f} s -> {record['file']}")
+        "evaluation": f"score_shapes_model on the float16-rounded weights: FactorVAE metric ({metrics['votes']} "
+                      f"training and {metrics['votes']} evaluation votes of 64), MIG (10,000 factor draws, 20 bins), "
+                      f"Frechet distance of 10,000 samples to 10,000 real shapes in shapes_reader's features; metric "
+                      f"seed {SHAPES_METRIC_SEED}",
+        "history": {key: values[::10] for key, values in trainer.history.items()}, "metrics": metrics}
+    write_index_entry(name, entry, index=RECORDINGS)
+    if seed == COMMITTED_SEED:
+        register_pretrained(name, kept, entry, dtype=torch.float16)
+    print(f"{name}: {metrics} in {seconds:.0f} s")
 
 
 def pretrain_shapes() -> None:

@@ -175,7 +175,7 @@ GAN_LAB = {
 # (target 0.90), and the shapes models below FactorVAE 0.39 (InfoGAN), 0.38 (InfoGAN-CR), 0.52 (beta-VAE).
 # InfoGAN on MNIST: the paper's networks, codes and learning rates (G 1e-3, D 2e-4; lambda 1 for the categorical
 # code); batch 64 and a decay to 10% so that it fits 15 minutes of a 2-core CPU.
-MNIST_INFOGAN = Recipe(InfoGANConfig(), GANTrainConfig(steps=4000, batch_size=64, lr_d=2e-4, lr_g=1e-3, lr_final=0.1,
+MNIST_INFOGAN = Recipe(InfoGANConfig(hidden=128), GANTrainConfig(steps=4000, batch_size=64, lr_d=2e-4, lr_g=1e-3, lr_final=0.1,
                                                        log_every=50, checkpoint_every=1000))
 MNIST_INFOGAN_INFORMATION = InformationWeights(weight=1.0, continuous_weight=0.1)
 
@@ -185,12 +185,12 @@ MNIST_INFOGAN_INFORMATION = InformationWeights(weight=1.0, continuous_weight=0.1
 SHAPES_TRAIN_IMAGES = 50_000
 SHAPES_DATA_SEED = 100
 SHAPES_SEEDS = (0, 1, 2)
-SHAPES_INFOGAN = Recipe(InfoGANConfig(z_dim=5, categories=0, continuous=5, width=32, image_size=32),
+SHAPES_INFOGAN = Recipe(InfoGANConfig(z_dim=5, categories=0, continuous=5, width=32, image_size=32, hidden=64),
                         GANTrainConfig(steps=2000, batch_size=64, lr_d=2e-3, lr_g=1e-3, log_every=50))
 SHAPES_INFORMATION = InformationWeights(weight=1.0, continuous_weight=0.1)
 SHAPES_CONTRASTIVE = ContrastiveWeights(weight=2.0, start=0.5, lr=2e-3)
 # beta = 4 on 10 latent dimensions (Higgins et al. 2017's dSprites set-up), notebook 05's convolutional VAE at 32x32.
-SHAPES_BETA_VAE = Recipe(VAEConfig(latent=10, hidden=256, conv=True, image_size=32),
+SHAPES_BETA_VAE = Recipe(VAEConfig(latent=10, hidden=64, conv=True, image_size=32),
                          VAETrainConfig(epochs=3, batch_size=64, beta=4.0))
 SHAPES_READER = Recipe(ShapesReaderConfig(), {"epochs": 3, "batch_size": 128, "lr": 2e-3})
 

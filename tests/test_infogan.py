@@ -45,6 +45,7 @@ def test_shapes_of_the_networks_and_the_shared_trunk():
     ({"categories": 0, "continuous": 0}, "at least one code"),
     ({"z_dim": -1}, "z_dim must be a non-negative integer"),
     ({"width": 0}, "width must be at least 1"),
+    ({"hidden": 0}, "hidden must be at least 1"),
     ({"image_size": 30}, "image_size must be a multiple of 4 of at least 8"),
 ])
 def test_a_wrong_config_gets_a_clear_error(changes, message):
@@ -254,3 +255,12 @@ def test_the_code_demo_moves_one_code_per_round_and_scores_you_and_q():
     assert demo.q_guess(torch.zeros(2, 1, 28, 28)) == "width"
     with pytest.raises(ValueError, match="one name per continuous code \\(2\\)"):
         CodeDemo(G, code_names=["slant"])
+
+
+def test_hidden_sets_gs_first_and_ds_last_fully_connected_layers():
+    cfg = InfoGANConfig(hidden=16, width=4)
+    G, D = Generator(cfg), Discriminator(cfg)
+    assert G.fc[0].out_features == 16 and G.fc[3].in_features == 16
+    assert D.trunk[-3].out_features == 16 and D.d_head.in_features == 16 and D.q_head[0].in_features == 16
+    assert G(G.sample_z(3)).shape == (3, 1, 28, 28) and D(G(G.sample_z(3))).shape == (3, 1)
+    assert InfoGANConfig().hidden == 1024  # the paper's

@@ -15,7 +15,8 @@ Networks (the paper's Table 1 for MNIST, which follows the DCGAN guidelines):
   (the paper treats the continuous codes as factored Gaussians).
 
 With `image_size=32` the same networks draw the course's 32x32 shapes (notebook 08's second half): the smallest
-feature maps are 8x8 instead of 7x7.
+feature maps are 8x8 instead of 7x7. `hidden` sets the two 1024-unit layers (G's first, D's last), which hold most
+of the weights: the course's pretrained InfoGANs use 128, so that their files stay small enough to commit.
 
 InfoGAN-CR (Lin et al. 2020, "InfoGAN-CR and ModelCentrality: Self-supervised Model Training and Selection for
 Disentangling GANs") adds a third network, H (`ContrastiveHead`): it sees two images whose latents share one
@@ -47,9 +48,10 @@ class InfoGANConfig:
     continuous: int = 2  # continuous codes, each uniform on [-1, 1]
     width: int = 64  # channels of the first convolution; the others are multiples
     image_size: int = 28  # 28 for MNIST, 32 for the course's shapes; a multiple of 4
+    hidden: int = 1024  # units of G's first and D's last fully connected layer (the paper's 1024)
 
     def __post_init__(self):
-        for name in ("z_dim", "categories", "continuous", "width", "image_size"):
+        for name in ("z_dim", "categories", "continuous", "width", "image_size", "hidden"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 0:
                 raise ValueError(f"InfoGANConfig.{name} must be a non-negative integer, got {getattr(self, name)!r}")
         if self.categories == 1:
@@ -57,8 +59,9 @@ class InfoGANConfig:
                              "value carries no information")
         if self.categories + self.continuous == 0:
             raise ValueError("an InfoGAN needs at least one code (categories >= 2 or continuous >= 1)")
-        if self.width < 1:
-            raise ValueError(f"InfoGANConfig.width must be at least 1, got {self.width}")
+        for name in ("width", "hidden"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"InfoGANConfig.{name} must be at least 1, got {getattr(self, name)}")
         if self.image_size < 8 or self.image_size % 4:
             raise ValueError(f"InfoGANConfig.image_size must be a multiple of 4 of at least 8 (28 for MNIST, 32 for "
                              f"the shapes), got {self.image_size}")
@@ -114,9 +117,9 @@ class Generator(nn.Module):
     def __init__(self, cfg: InfoGANConfig = InfoGANConfig()):
         super().__init__()
         self.cfg = cfg
-        w, b = cfg.width, cfg.base
-        self.fc = nn.Sequential(nn.Linear(cfg.latent_dim, 1024), nn.BatchNorm1d(1024), nn.ReLU(),
-                                nn.Linear(1024, b * b * 2 * w), nn.BatchNorm1d(b * b * 2 * w), nn.ReLU())
+        w, b, h = cfg.width, cfg.base, cfg.hidden
+        self.fc = nn.Sequential(nn.Linear(cfg.latent_dim, h), nn.BatchNorm1d(h), nn.ReLU(),
+                                nn.Linear(h, b * b * 2 * w), nn.BatchNorm1d(b * b * 2 * w), nn.ReLU())
         self.up = nn.Sequential(nn.ConvTranspose2d(2 * w, w, 4, 2, 1), nn.BatchNorm2d(w), nn.ReLU(),
                                 nn.ConvTranspose2d(w, 1, 4, 2, 1), nn.Tanh())
         self.apply(init_weights)
@@ -145,13 +148,13 @@ class Discriminator(nn.Module):
     def __init__(self, cfg: InfoGANConfig = InfoGANConfig()):
         super().__init__()
         self.cfg = cfg
-        w, b = cfg.width, cfg.base
+        w, b, h = cfg.width, cfg.base, cfg.hidden
         self.trunk = nn.Sequential(nn.Conv2d(1, w, 4, 2, 1), nn.LeakyReLU(0.1),
                                    nn.Conv2d(w, 2 * w, 4, 2, 1), nn.BatchNorm2d(2 * w), nn.LeakyReLU(0.1),
-                                   nn.Flatten(), nn.Linear(2 * w * b * b, 1024), nn.BatchNorm1d(1024),
+                                   nn.Flatten(), nn.Linear(2 * w * b * b, h), nn.BatchNorm1d(h),
                                    nn.LeakyReLU(0.1))
-        self.d_head = nn.Linear(1024, 1)
-        self.q_head = nn.Sequential(nn.Linear(1024, 128), nn.BatchNorm1d(128), nn.LeakyReLU(0.1),
+        self.d_head = nn.Linear(h, 1)
+        self.q_head = nn.Sequential(nn.Linear(h, 128), nn.BatchNorm1d(128), nn.LeakyReLU(0.1),
                                     nn.Linear(128, cfg.categories + 2 * cfg.continuous))
         self.apply(init_weights)
 
