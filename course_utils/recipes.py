@@ -186,12 +186,12 @@ SHAPES_TRAIN_IMAGES = 50_000
 SHAPES_DATA_SEED = 100
 SHAPES_SEEDS = (0, 1, 2)
 SHAPES_INFOGAN = Recipe(InfoGANConfig(z_dim=5, categories=0, continuous=5, width=32, image_size=32, hidden=64),
-                        GANTrainConfig(steps=2000, batch_size=64, lr_d=2e-3, lr_g=1e-3, log_every=50))
+                        GANTrainConfig(steps=6000, batch_size=64, lr_d=2e-3, lr_g=1e-3, log_every=50))
 SHAPES_INFORMATION = InformationWeights(weight=1.0, continuous_weight=0.1)
 SHAPES_CONTRASTIVE = ContrastiveWeights(weight=2.0, start=0.5, lr=2e-3)
 # beta = 4 on 10 latent dimensions (Higgins et al. 2017's dSprites set-up), notebook 05's convolutional VAE at 32x32.
 SHAPES_BETA_VAE = Recipe(VAEConfig(latent=10, hidden=64, conv=True, image_size=32),
-                         VAETrainConfig(epochs=3, batch_size=64, beta=4.0))
+                         VAETrainConfig(epochs=8, batch_size=64, beta=4.0))  # 6,250 steps of 64, as many as the GANs
 SHAPES_READER = Recipe(ShapesReaderConfig(), {"epochs": 3, "batch_size": 128, "lr": 2e-3})
 
 # The committed weights' names and their recipes (dcgan_cifar10: the GPU recipe, which trained them).
