@@ -170,18 +170,20 @@ GAN_LAB = {
 }
 
 # ---------------------------------------------------------------- notebook 08: disentangled codes
-# CANDIDATES, not yet trained to their targets (issue 15 is open): probes (tools/infogan_probe.py, noise seed 1)
-# measured the MNIST recipe's matched accuracy 0.864 at 4,000 steps and 0.813 at 6,000 steps with this decay
-# (target 0.90), and the shapes models below FactorVAE 0.39 (InfoGAN), 0.38 (InfoGAN-CR), 0.52 (beta-VAE).
-# InfoGAN on MNIST: the paper's networks, codes and learning rates (G 1e-3, D 2e-4; lambda 1 for the categorical
+# Below the issue's targets, with the numbers in notebook 08 and the README: chosen on probes (tools/infogan_probe.py,
+# tools/shapes_probe.py: noise / metric seed 1), reported on other seeds.
+# InfoGAN on MNIST: the paper's networks with the two 1024-unit layers cut to 128 (the committed file 3.9 MB in
+# float16 instead of 53 MB in float32), its codes and learning rates (G 1e-3, D 2e-4; lambda 1 for the categorical
 # code); batch 64 and a decay to 10% so that it fits 15 minutes of a 2-core CPU.
-MNIST_INFOGAN = Recipe(InfoGANConfig(hidden=128), GANTrainConfig(steps=4000, batch_size=64, lr_d=2e-4, lr_g=1e-3, lr_final=0.1,
-                                                       log_every=50, checkpoint_every=1000))
+MNIST_INFOGAN = Recipe(InfoGANConfig(hidden=128),
+                       GANTrainConfig(steps=4000, batch_size=64, lr_d=2e-4, lr_g=1e-3, lr_final=0.1, log_every=50,
+                                      checkpoint_every=1000))
 MNIST_INFOGAN_INFORMATION = InformationWeights(weight=1.0, continuous_weight=0.1)
 
 # The shapes table: 5 continuous codes and 5 noise dimensions, uniform (InfoGAN-CR's dSprites set-up, Lin et al.
 # 2020), on 32x32 images; its learning rates (G 1e-3, D 2e-3, H 2e-3) and alpha = 2, but a CPU budget (their
-# 322,560 steps on a GPU are out of reach), so the contrastive term starts halfway instead of at 90%.
+# 322,560 steps on a GPU are out of reach), so the contrastive term starts halfway instead of at 90%. The networks
+# are the MNIST InfoGAN's at 32x32 with 64-unit fully connected layers (1.2 MB in float16).
 SHAPES_TRAIN_IMAGES = 50_000
 SHAPES_DATA_SEED = 100
 SHAPES_SEEDS = (0, 1, 2)
@@ -201,4 +203,6 @@ RECIPES: dict[str, Recipe] = {
     "mnist_classifier": MNIST_CLASSIFIER, "mnist_classifier2": MNIST_CLASSIFIER2,
     "dcgan_cifar10_cpu_plain": DCGAN_CIFAR10_CPU_PLAIN, "dcgan_cifar10_cpu_sn_hinge": DCGAN_CIFAR10_CPU_SN_HINGE,
     "dcgan_cifar10_cpu_wgan_gp": DCGAN_CIFAR10_CPU_WGAN_GP, "shapes_reader": SHAPES_READER,
+    "mnist_infogan": MNIST_INFOGAN, "shapes_infogan_s0": SHAPES_INFOGAN, "shapes_infogan_cr_s0": SHAPES_INFOGAN,
+    "shapes_beta_vae_s0": SHAPES_BETA_VAE,
 }

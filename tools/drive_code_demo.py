@@ -19,13 +19,10 @@ import argparse
 import json
 import re
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-import nbformat
-
-from drive_gan_lab import BROWSER_ARGS, button, start_lab
+from drive_gan_lab import button, drive_notebook, run_first_cell
 
 CELL = ("%matplotlib inline\nfrom course_utils import pretrained\nfrom course_utils.widgets import CodeDemo\n\n"
         "infogan = pretrained(\"mnist_infogan\")\n"
@@ -60,32 +57,14 @@ def main() -> int:
     parser.add_argument("--width", type=int, default=1280)
     parser.add_argument("--height", type=int, default=800)
     args = parser.parse_args()
-    from playwright.sync_api import sync_playwright
-
-    args.out.mkdir(parents=True, exist_ok=True)
-    root = Path(tempfile.mkdtemp(prefix="code_demo_drive_"))
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(CELL)])
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(notebook, root / "code_demo.ipynb")
     report: dict = {"viewport": [args.width, args.height], "checks": {}, "console_errors": []}
-    server = start_lab(root, args.port, "x")
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch_persistent_context(
-                str(root / "chromium-profile"), executable_path=args.chromium, headless=True, args=BROWSER_ARGS,
-                viewport={"width": args.width, "height": args.height})
-            page = browser.new_page()
-            page.on("console", lambda message: message.type == "error" and report["console_errors"].append(message.text))
-            try:
-                drive(page, args.out, args.port, report)
-            except Exception:
-                page.screenshot(path=str(args.out / "failed.png"))
-                raise
-            finally:
-                browser.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+
+    def on_console(message) -> None:
+        if message.type == "error":
+            report["console_errors"].append(message.text)
+
+    drive_notebook([CELL], "code_demo", drive, args.out, args.port, args.chromium, (args.width, args.height), report,
+                   on_console)
     report["checks"]["no console error"] = not report["console_errors"]
     (args.out / "drive_report.json").write_text(json.dumps(report, indent=2))
     print(json.dumps(report, indent=2))
@@ -97,20 +76,8 @@ def drive(page, out: Path, port: int, report: dict) -> None:
     page.goto(f"http://127.0.0.1:{port}/lab/tree/code_demo.ipynb?token=x")
     page.wait_for_selector(".jp-Notebook", timeout=60_000)
     page.get_by_text(re.compile(r"\| Idle")).wait_for(timeout=60_000)
-    start = time.perf_counter()
-    for attempt in range(3):  # a Shift+Enter sent while the kernel connects can be lost: try again
-        page.locator(".jp-Cell").first.click()
-        page.keyboard.press("Shift+Enter")
-        try:
-            page.wait_for_function("() => document.querySelectorAll('.jp-OutputArea-output img').length >= 2",
-                                   timeout=60_000)
-            break
-        except Exception:  # noqa: BLE001
-            if attempt == 2:
-                raise
-    report["widget_shown_s"] = round(time.perf_counter() - start, 1)
-    if page.get_by_role("button", name="No", exact=True).is_visible():  # JupyterLab's "news?" notification
-        page.get_by_role("button", name="No", exact=True).click()
+    report["widget_shown_s"] = run_first_cell(page, lambda: page.wait_for_function(
+        "() => document.querySelectorAll('.jp-OutputArea-output img').length >= 2", timeout=60_000))
     time.sleep(1)
     text = page.locator(".jp-OutputArea").first.inner_text()
     report["checks"]["renders as controls, not text"] = "VBox(children" not in text and "Error displaying" not in text

@@ -52,6 +52,58 @@ def start_lab(root: Path, port: int, token: str) -> subprocess.Popen:
     raise RuntimeError(f"jupyter lab did not start; see {root / 'jupyter.log'}")
 
 
+def drive_notebook(cells: list[str], name: str, drive, out: Path, port: int, chromium: str,
+                   viewport: tuple[int, int], report: dict, on_console=None) -> None:
+    """Write `cells` as notebook `name` into a temporary folder, serve it with `jupyter lab`, open it in headless
+    Chromium (a fresh profile) and call `drive(page, out, port, report)`; a screenshot goes to out/failed.png when
+    the drive raises. `on_console(message)` sees the browser console."""
+    from playwright.sync_api import sync_playwright
+
+    out.mkdir(parents=True, exist_ok=True)
+    root = Path(tempfile.mkdtemp(prefix=f"{name}_drive_"))
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in cells])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(notebook, root / f"{name}.ipynb")
+    server = start_lab(root, port, "x")
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch_persistent_context(
+                str(root / "chromium-profile"), executable_path=chromium, headless=True, args=BROWSER_ARGS,
+                viewport={"width": viewport[0], "height": viewport[1]})
+            page = browser.new_page()
+            if on_console is not None:
+                page.on("console", on_console)
+            try:
+                drive(page, out, port, report)
+            except Exception:
+                page.screenshot(path=str(out / "failed.png"))
+                raise
+            finally:
+                browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def run_first_cell(page, wait_until_shown) -> float:
+    """Run the notebook's first cell (Shift+Enter) until `wait_until_shown()` returns; seconds it took. Dismisses
+    JupyterLab's "news?" notification."""
+    start = time.perf_counter()
+    for attempt in range(3):  # a Shift+Enter sent while the kernel connects can be lost: try again
+        page.locator(".jp-Cell").first.click()
+        page.keyboard.press("Shift+Enter")
+        try:
+            wait_until_shown()
+            break
+        except Exception:  # noqa: BLE001
+            if attempt == 2:
+                raise
+    seconds = round(time.perf_counter() - start, 1)
+    if page.get_by_role("button", name="No", exact=True).is_visible():
+        page.get_by_role("button", name="No", exact=True).click()
+    return seconds
+
+
 def button(page, text: str):
     """The widget button whose label is `text` (its icon is a font glyph beside the text)."""
     return page.locator("button.jupyter-button", has_text=re.compile(rf"^\W*{text}$"))
@@ -72,31 +124,8 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=8899)
     parser.add_argument("--chromium", default="/usr/bin/chromium")
     args = parser.parse_args()
-    from playwright.sync_api import sync_playwright
-
-    args.out.mkdir(parents=True, exist_ok=True)
-    root = Path(tempfile.mkdtemp(prefix="gan_lab_drive_"))
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in CELLS])
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(notebook, root / "gan_lab_demo.ipynb")
     report: dict = {"checks": {}}
-    server = start_lab(root, args.port, "x")
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch_persistent_context(  # a fresh profile in the temporary folder
-                str(root / "chromium-profile"), executable_path=args.chromium, headless=True, args=BROWSER_ARGS,
-                viewport={"width": 1400, "height": 1100})
-            page = browser.new_page()
-            try:
-                drive(page, args.out, args.port, report)
-            except Exception:
-                page.screenshot(path=str(args.out / "failed.png"))
-                raise
-            finally:
-                browser.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    drive_notebook(CELLS, "gan_lab_demo", drive, args.out, args.port, args.chromium, (1400, 1100), report)
     (args.out / "drive_report.json").write_text(json.dumps(report, indent=2))
     print(json.dumps(report, indent=2))
     return 0 if report["checks"] and all(report["checks"].values()) else 1
@@ -107,19 +136,7 @@ def drive(page, out: Path, port: int, report: dict) -> None:
     page.goto(f"http://127.0.0.1:{port}/lab/tree/gan_lab_demo.ipynb?token=x")
     page.wait_for_selector(".jp-Notebook", timeout=60_000)
     page.get_by_text(re.compile(r"\| Idle")).wait_for(timeout=60_000)  # the kernel has started
-    start = time.perf_counter()
-    for attempt in range(3):  # a Shift+Enter sent while the kernel connects can be lost: try again
-        page.locator(".jp-Cell").first.click()
-        page.keyboard.press("Shift+Enter")  # the GAN Lab cell
-        try:
-            page.wait_for_selector(".widget-image", timeout=60_000)
-            break
-        except Exception:  # noqa: BLE001
-            if attempt == 2:
-                raise
-    report["widget_shown_s"] = round(time.perf_counter() - start, 1)
-    if page.get_by_role("button", name="No", exact=True).is_visible():  # JupyterLab's "news?" notification
-        page.get_by_role("button", name="No", exact=True).click()
+    report["widget_shown_s"] = run_first_cell(page, lambda: page.wait_for_selector(".widget-image", timeout=60_000))
     time.sleep(1)
     page.screenshot(path=str(out / "1_opened.png"))
     report["opened"] = status_text(page)
