@@ -69,7 +69,7 @@ def pretrain_mnist_infogan(seed: int = 0) -> None:
         "threads": torch.get_num_threads(), "seconds": round(seconds, 1),
         "evaluation": f"disentanglement.infogan_digit_report: 10,000 samples, noise seed {MNIST_INFOGAN_REPORT_SEED} "
                       "(the recipe was chosen on seed 1); readers mnist_classifier and mnist_classifier2",
-        "history": {key: values[::10] for key, values in trainer.history.items()}, "metrics": report},
+        "history": {key: values[::40] for key, values in trainer.history.items()}, "metrics": report},
         dtype=torch.float16)
     print(f"mnist_infogan: {report} in {seconds:.0f} s -> {record['file']}")
 
@@ -201,7 +201,7 @@ def pretrain_shapes_model(kind: str, seed: int) -> None:
                       f"training and {metrics['votes']} evaluation votes of 64), MIG (10,000 factor draws, 20 bins), "
                       f"Frechet distance of 10,000 samples to 10,000 real shapes in shapes_reader's features; metric "
                       f"seed {SHAPES_METRIC_SEED}",
-        "history": {key: values[::10] for key, values in trainer.history.items()}, "metrics": metrics}
+        "history": {key: values[::60] for key, values in trainer.history.items()}, "metrics": metrics}
     write_index_entry(name, entry, index=RECORDINGS)
     if seed == COMMITTED_SEED:
         register_pretrained(name, kept, entry, dtype=torch.float16)
