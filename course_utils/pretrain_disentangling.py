@@ -110,6 +110,13 @@ def shapes_networks(kind: str) -> dict[str, torch.nn.Module]:
     raise ValueError(f"the shapes table has the kinds {SHAPES_KINDS}, not {kind!r}")
 
 
+def pretrained_shapes_model(kind: str, seed: int = COMMITTED_SEED, verbose: bool = True) -> dict[str, torch.nn.Module]:
+    """The committed networks of one kind of the shapes table, under the keys shapes_samples and score_shapes_model
+    read ("G" and "D", or "vae")."""
+    loaded = pretrained(f"shapes_{kind}_s{seed}", verbose=verbose)
+    return {"vae": loaded} if kind == "beta_vae" else {"G": loaded.G, "D": loaded.D}
+
+
 def shapes_representation(kind: str, networks: dict[str, torch.nn.Module]):
     """The code a model gives a real uint8 shape: Q's means (InfoGANs) or the encoder's means (beta-VAE)."""
     if kind == "beta_vae":
@@ -191,8 +198,9 @@ def pretrain_shapes_model(kind: str, seed: int) -> None:
                                                "contrastive": asdict(trainer.contrastive)} if kind != "beta_vae"
                                               else {})}
     model = networks.get("G", networks.get("vae"))
+    classes = "vae.VAE" if kind == "beta_vae" else "infogan.Generator+Discriminator"
     entry = {
-        "model": {"beta_vae": "course_utils.models.vae.VAE"}.get(kind, "course_utils.models.infogan.Generator+Discriminator"),
+        "model": f"course_utils.models.{classes}",
         "config": model.config_dict(), "train_config": train_config,
         "data": f"{SHAPES_TRAIN_IMAGES:,} shapes, data seed {SHAPES_DATA_SEED}", "seed": seed,
         "command": f"python -m course_utils.pretrain {name}", "budget": "full", "hardware": hardware(),

@@ -234,3 +234,13 @@ def test_the_shapes_reader_learns_the_factors_and_its_frechet_distance_sees_blur
         reader.features(torch.zeros(2, 1, 28, 28))
     with pytest.raises(ValueError, match="as many factor rows as images"):
         dis.train_shapes_reader(reader, images[:200], factors[:100], progress=False)
+
+
+def test_the_committed_shapes_models_load_under_the_keys_the_scores_read():
+    from course_utils.pretrain_disentangling import SHAPES_KINDS, pretrained_shapes_model, shapes_samples
+
+    for kind in SHAPES_KINDS:
+        networks = pretrained_shapes_model(kind, verbose=False)
+        assert set(networks) == ({"vae"} if kind == "beta_vae" else {"G", "D"})
+        samples = shapes_samples(kind, networks, 4, seed=0)
+        assert samples.shape == (4, 1, 32, 32) and samples.min() >= -1 and samples.max() <= 1
