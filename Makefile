@@ -25,9 +25,11 @@ $(STAMP): requirements.txt requirements-fid.txt pyproject.toml
 
 setup: $(STAMP)
 
+# PYTORCH_ENABLE_MPS_FALLBACK=1: on Apple silicon, an operation MPS has no kernel for runs on the CPU (torch warns
+# once per operation) instead of stopping the notebook; torch reads it when it loads, so the kernels inherit it here.
 lab: $(STAMP)
 	$(BIN)/python -m ipykernel install --user --name $(KERNEL) --display-name "Python (generative-models course)"
-	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/
+	PYTORCH_ENABLE_MPS_FALLBACK=1 $(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/
 
 # One pytest run, so one summary line. Two workers of one thread each (pytest-xdist): a notebook's cells
 # stay together in one kernel (--dist loadscope), the notebooks go first because they are the long ones.

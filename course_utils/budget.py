@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import random
+import warnings
 from typing import TypeVar
 
 import numpy as np
@@ -57,10 +58,21 @@ def seed_everything(seed: int, deterministic: bool = True) -> None:
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
 
 
+def to_cpu_float64(values) -> torch.Tensor:
+    """`values` (a tensor on any device, an array, a list) as a float64 tensor on the CPU, moved before it is
+    converted: Apple's MPS has no float64, so converting a tensor there fails, while converting its CPU copy works."""
+    return torch.as_tensor(values).detach().cpu().to(torch.float64)
+
+
 def get_device() -> torch.device:
     """The best available device: cuda > mps > cpu. Pass it explicitly; never store it globally."""
     if torch.cuda.is_available():
         return torch.device("cuda")
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        if os.environ.get("PYTORCH_ENABLE_MPS_FALLBACK", "").strip() in ("", "0"):
+            warnings.warn("Apple MPS: start Jupyter with PYTORCH_ENABLE_MPS_FALLBACK=1 (`make lab` does), so that an "
+                          "operation MPS has no kernel for runs on the CPU with a warning instead of stopping a cell. "
+                          "torch reads the variable when it is imported: setting it in a running notebook is too late.",
+                          RuntimeWarning, stacklevel=2)
         return torch.device("mps")
     return torch.device("cpu")

@@ -31,11 +31,12 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor
 
+from .budget import to_cpu_float64
 from .data.shapes import draw_factors
 
 
 def _codes(represent: Callable[[Tensor], Tensor], factors: Tensor, chunk: int = 4096) -> Tensor:
-    codes = torch.cat([torch.as_tensor(represent(part)).detach().double().cpu() for part in factors.split(chunk)])
+    codes = torch.cat([to_cpu_float64(represent(part)) for part in factors.split(chunk)])
     if codes.dim() != 2 or len(codes) != len(factors):
         raise ValueError(f"represent must map factors (n, K) to codes (n, d); for n={len(factors)} it returned "
                          f"shape {tuple(codes.shape)}")
@@ -90,7 +91,7 @@ def discretise(codes: Tensor, bins: int = 20) -> Tensor:
     """Each column of codes (n, d) into `bins` equal-width bins between its min and max: int64 (n, d)."""
     if bins < 2:
         raise ValueError(f"bins must be at least 2, got {bins}")
-    codes = torch.as_tensor(codes).double()
+    codes = to_cpu_float64(codes)
     low, high = codes.min(dim=0).values, codes.max(dim=0).values
     width = torch.where(high > low, (high - low) / bins, torch.ones_like(high))
     return ((codes - low) / width).floor().clamp(0, bins - 1).long()
@@ -142,7 +143,7 @@ def mutual_information_gap(codes: Tensor, factors: Tensor, bins: int = 20) -> di
 def mig_ceiling(factors: Tensor, bins: int = 20) -> float:
     """The MIG of the factors themselves as codes: the most a representation can score with this many bins (1
     when no factor has more values than bins)."""
-    return mutual_information_gap(torch.as_tensor(factors).double(), factors, bins)["mig"]
+    return mutual_information_gap(to_cpu_float64(factors), factors, bins)["mig"]
 
 
 # ---------------------------------------------------------------- InfoGAN's codes against what the digits show
@@ -171,7 +172,7 @@ def matched_accuracy(codes: Tensor, labels: Tensor, values: int | None = None) -
 
 def _ink_moments(images: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     """Ink mass, var(y) and cov(x, y) per image (pixels as weights, row index y downwards)."""
-    weights = torch.as_tensor(images).double().reshape(len(images), *images.shape[-2:])
+    weights = to_cpu_float64(images).reshape(len(images), *images.shape[-2:])
     weights = weights - weights.amin(dim=(1, 2), keepdim=True)  # the background (-1 or 0) weighs nothing
     rows, cols = torch.meshgrid(torch.arange(weights.shape[1], dtype=torch.float64),
                                 torch.arange(weights.shape[2], dtype=torch.float64), indexing="ij")
@@ -193,7 +194,7 @@ def slant(images: Tensor) -> Tensor:
 def ink(images: Tensor) -> Tensor:
     """The amount of ink per image (sum of intensities above the background, in pixels of full ink): thicker
     strokes of the same digit use more of it."""
-    images = torch.as_tensor(images).double()
+    images = to_cpu_float64(images)
     full = images.amax() - images.amin() if images.numel() else torch.ones(())
     mass, _, _ = _ink_moments(images)
     return mass / full.clamp(min=1e-12)
@@ -203,7 +204,7 @@ def rank_correlation(a: Tensor, b: Tensor) -> float:
     """Spearman's rank correlation of two vectors (scipy.stats.spearmanr)."""
     from scipy.stats import spearmanr
 
-    return float(spearmanr(torch.as_tensor(a).double().numpy(), torch.as_tensor(b).double().numpy()).statistic)
+    return float(spearmanr(to_cpu_float64(a).numpy(), to_cpu_float64(b).numpy()).statistic)
 
 
 # ----------------------------------------------------------------------------- the quality of generated shapes
@@ -250,7 +251,7 @@ def shapes_frechet_distance(reader: torch.nn.Module, generated: Tensor, real: Te
     from .sample_quality import frechet_distance
 
     reader.eval()
-    features = [torch.cat([reader.features(chunk.float()) for chunk in images.split(2000)]).double()
+    features = [to_cpu_float64(torch.cat([reader.features(chunk.float()) for chunk in images.split(2000)]))
                 for images in (generated, real)]
     return frechet_distance(*features)
 

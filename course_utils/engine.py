@@ -29,6 +29,7 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from .checkpoints import save_checkpoint
+from .precision import Precision
 
 History = dict[str, list[float]]
 Hook = Callable[["Trainer"], None]
@@ -119,6 +120,7 @@ class Trainer:
 
     description = "training"  # the progress bar's label
     advice = "Try smaller learning rates."  # the last sentence of a divergence message
+    precision: Precision | None = None  # set by trainers that use autocast (course_utils.precision); None: float32
 
     def __init__(self, modules: dict[str, nn.Module], optimizers: dict[str, torch.optim.Optimizer], *,
                  total_steps: int, log_every: int = 1, checkpoint_every: int = 500, schedule: Schedule | None = None,
@@ -307,8 +309,9 @@ class Trainer:
         if self.checkpoint_path is None:
             return None
         config = asdict(self.config) if is_dataclass(self.config) else self.config
-        return save_checkpoint(self.checkpoint_path, self.modules,
-                               {"step": self.step, "train_config": config, "history": dict(self.history)})
+        precision = self.precision.name if self.precision is not None else "float32"
+        return save_checkpoint(self.checkpoint_path, self.modules, {"step": self.step, "train_config": config,
+                                                                    "precision": precision, "history": dict(self.history)})
 
 
 def _weight_norm(module: nn.Module) -> Tensor:

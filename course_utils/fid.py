@@ -23,6 +23,7 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from .budget import to_cpu_float64
 from .data import cifar10_tensors, data_root, file_hash, to_uint8
 from .sample_quality import (check_feature_sets, feature_statistics, frechet_distance_from_stats,
                              kernel_inception_distance)
@@ -121,7 +122,7 @@ def inception_features(images: Tensor, device: torch.device | str = "cpu", batch
     for batch in tqdm(images.split(batch_size), desc="Inception features", disable=not progress, mininterval=1.0):
         x = resize_tf1_bilinear(batch.to(device))
         x = ((x - 128) / 128).contiguous(memory_format=torch.channels_last)
-        chunks.append(model(x).double().cpu())
+        chunks.append(to_cpu_float64(model(x)))
     return torch.cat(chunks)
 
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
+from .budget import to_cpu_float64
 from .data import GaussianMixture
 
 
@@ -37,14 +38,16 @@ def _normalised(p: Tensor, grid: Tensor) -> Tensor:
 
 def kl_divergence_grid(p: Tensor, q: Tensor, grid: Tensor) -> float:
     """KL(p || q) in nats by the trapezoid rule; both densities are renormalised on the grid."""
-    p, q = _normalised(p.double(), grid.double()), _normalised(q.double(), grid.double())
+    p, q, grid = to_cpu_float64(p), to_cpu_float64(q), to_cpu_float64(grid)
+    p, q = _normalised(p, grid), _normalised(q, grid)
     integrand = torch.where(p > 0, p * (torch.log(p.clamp_min(1e-300)) - torch.log(q.clamp_min(1e-300))), 0.0)
-    return float(torch.trapezoid(integrand, grid.double()))
+    return float(torch.trapezoid(integrand, grid))
 
 
 def js_divergence_grid(p: Tensor, q: Tensor, grid: Tensor) -> float:
     """Jensen-Shannon divergence in nats, 0 <= JS <= log 2, by numerical integration on a grid."""
-    p, q = _normalised(p.double(), grid.double()), _normalised(q.double(), grid.double())
+    p, q, grid = to_cpu_float64(p), to_cpu_float64(q), to_cpu_float64(grid)
+    p, q = _normalised(p, grid), _normalised(q, grid)
     m = 0.5 * (p + q)
     return 0.5 * kl_divergence_grid(p, m, grid) + 0.5 * kl_divergence_grid(q, m, grid)
 
@@ -108,7 +111,7 @@ def dequantise(images: Tensor, generator: torch.Generator | None = None) -> Tens
     A density on these values gives a lower bound on the log-probability of the 8-bit images:
     log P(image) >= E_u[log p(x)] - D log 256 (Theis et al. 2016, section 3.1).
     """
-    flat = images.reshape(len(images), -1).double()
+    flat = to_cpu_float64(images.reshape(len(images), -1))
     return (flat + torch.rand(flat.shape, generator=generator, dtype=torch.float64)) / 256.0
 
 

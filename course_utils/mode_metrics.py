@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .budget import to_cpu_float64
 from .data import GaussianMixture
 
 # The number of generated samples PacGAN evaluates each trained generator on
@@ -52,7 +53,7 @@ PACGAN_TABLE1 = {
 def _as_points(samples: Tensor | np.ndarray, dim: int) -> Tensor:
     """The samples as a float64 CPU tensor of shape (N, dim), or a ValueError that says what is wrong."""
     if isinstance(samples, Tensor):
-        points = samples.detach().to("cpu", torch.float64)
+        points = to_cpu_float64(samples)
     else:
         points = torch.as_tensor(np.asarray(samples, dtype=np.float64))
     if points.ndim != 2 or points.shape[1] != dim:

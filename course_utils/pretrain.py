@@ -19,6 +19,7 @@ from .metrics import gan1d_diagnostics
 from .mixtures2d import pretrain_mixtures2d
 from .pretrain_disentangling import PRETRAINERS as DISENTANGLING
 from .models import gan1d
+from .precision import choose_precision, cpu_runs_bfloat16_natively
 from .recipes import (GAN1D, MNIST_CGAN, MNIST_CGAN_AVERAGE_CANDIDATES, MNIST_CLASSIFIER, MNIST_CLASSIFIER2,
                       MNIST_CLASSIFIER2_EPOCH_CANDIDATES, MNIST_CYCLEGAN, MNIST_CYCLEGAN_EMA_CANDIDATES, MNIST_GAN,
                       MNIST_GMM, MNIST_VAE, MNIST_VAE2D, dcgan_cifar10_recipe)
@@ -38,7 +39,8 @@ def pretrain_gan1d(seed: int = 0) -> None:
     metrics = {key: round(value, 5) for key, value in gan1d_diagnostics(G, D, p_data).items()}
     record = register_pretrained("gan1d", {"G": G, "D": D}, {
         "model": "course_utils.models.gan1d.Generator+Discriminator",
-        "config": G.config_dict(), "train_config": asdict(GAN1D.train), "data": repr(p_data),
+        "config": G.config_dict(), "train_config": asdict(GAN1D.train), "precision": trainer.precision.name,
+        "data": repr(p_data),
         "seed": seed, "command": "python -m course_utils.pretrain gan1d", "budget": "full", "hardware": hardware(),
         "seconds": round(seconds, 1), "metrics": metrics})
     print(f"gan1d: {metrics} in {seconds:.1f} s -> {record['file']} ({record['sha256'][:12]}...)")
@@ -146,7 +148,8 @@ def pretrain_mnist_gan(seed: int = 0) -> None:
     metrics = {key: round(value, 5) if isinstance(value, float) else value for key, value in report.items()}
     record = register_pretrained("mnist_gan", {"G": G}, {
         "model": "course_utils.models.mlp_gan.Generator", "config": G.config_dict(),
-        "train_config": asdict(MNIST_GAN.train), "data": "MNIST train (60,000), pixels in [-1, 1]",
+        "train_config": asdict(MNIST_GAN.train), "precision": choose_precision("cpu", MNIST_GAN.train.amp).name,
+        "data": "MNIST train (60,000), pixels in [-1, 1]",
         "seed": seed, "command": "python -m course_utils.pretrain mnist_gan", "budget": "full",
         "hardware": hardware(), "seconds": round(seconds, 1), "evaluation": EVALUATION, "metrics": metrics},
         dtype=torch.float16)
@@ -302,7 +305,8 @@ def pretrain_dcgan_cifar10(seed: int = 0, replace_gpu_weights: bool = False) -> 
     G, D = G.cpu(), D.float().cpu()
     record = register_pretrained("dcgan_cifar10", {"G": G, "D": D}, {
         "model": "course_utils.models.dcgan.Generator+Discriminator", "config": G.config_dict(),
-        "train_config": asdict(trainer.cfg), "data": "CIFAR-10 train (50,000 images)", "seed": seed,
+        "train_config": asdict(trainer.cfg), "precision": trainer.precision.name,
+        "data": "CIFAR-10 train (50,000 images)", "seed": seed,
         "command": "python -m course_utils.pretrain dcgan_cifar10", "budget": "full", "hardware": hardware(),
         "torch": torch.__version__, "device": str(trainer.device), "seconds": round(seconds, 1),
         "fid_protocol": protocol,
@@ -354,7 +358,8 @@ def pretrain_dcgan_cifar10_variant(name: str, seed: int = 0, fid_samples: int = 
     G, D = G.cpu(), D.float().cpu()
     record = register_pretrained(name, {"G": G, "D": D}, {
         "model": "course_utils.models.dcgan.Generator+Discriminator", "config": G.config_dict(),
-        "train_config": asdict(trainer.cfg), "recipe": f"course_utils.recipes.{DCGAN_CIFAR10_VARIANTS[name]}",
+        "train_config": asdict(trainer.cfg), "precision": trainer.precision.name,
+        "recipe": f"course_utils.recipes.{DCGAN_CIFAR10_VARIANTS[name]}",
         "data": "CIFAR-10 train (50,000 images)", "seed": seed,
         "command": f"python -m course_utils.pretrain {name}", "budget": "full", "hardware": hardware(),
         "torch": torch.__version__, "device": str(device), "threads": torch.get_num_threads(),
@@ -419,7 +424,8 @@ def pretrain_mnist_cgan(seed: int = 0) -> None:
     metrics = {key: round(value, 5) if isinstance(value, float) else value for key, value in report.items()}
     record = register_pretrained("mnist_cgan", {"G": G}, {
         "model": "course_utils.models.cgan.Generator", "config": G.config_dict(),
-        "train_config": asdict(trainer.cfg), "data": "MNIST train 0-54,999 with labels, pixels in [-1, 1]",
+        "train_config": asdict(trainer.cfg), "precision": trainer.precision.name,
+        "data": "MNIST train 0-54,999 with labels, pixels in [-1, 1]",
         "weight_average_decay": chosen, "validation_class_accuracy_by_average_decay":
             {str(decay): accuracies for decay, accuracies in validation.items()},
         "protocol": "the weight average's decay (0: the last weights) chosen on validation noise (seed 2, 500 "
@@ -443,12 +449,12 @@ def fit_mnist_cyclegan(seed: int = 0, steps: int | None = None, hooks=(), ema_de
     from .data import image_sampler, unpaired_mnist_domains
     from .models.cyclegan import CycleGAN
     from .train import update_average
-    from .train_cyclegan import bfloat16_is_fast, train_cyclegan
+    from .train_cyclegan import train_cyclegan
 
     seed_everything(seed)
     domains = unpaired_mnist_domains(split="train")
     model = CycleGAN(MNIST_CYCLEGAN.model)
-    cfg = replace(MNIST_CYCLEGAN.train, amp=bfloat16_is_fast("cpu"))
+    cfg = replace(MNIST_CYCLEGAN.train, amp=cpu_runs_bfloat16_natively())  # recorded as True or False
     cfg = cfg if steps is None else replace(cfg, steps=steps)
     weights = [*model.G.parameters(), *model.F.parameters()]
     averages = {decay: [weight.detach().clone() for weight in weights] for decay in ema_decays}
@@ -524,7 +530,7 @@ def register_mnist_cyclegan(model, cfg, history, seconds: float, averages: dict,
     metrics = mnist_cyclegan_metrics(model)
     record = register_pretrained("mnist_cyclegan", {"G": model.G, "F": model.F}, {
         "model": "course_utils.models.cyclegan.CycleGAN (G: A->B, F: B->A)", "config": model.config_dict(),
-        "train_config": asdict(cfg),
+        "train_config": asdict(cfg), "precision": choose_precision("cpu", cfg.amp, cpu=True).name,
         "validation_accuracy_F_b_by_ema_decay": {str(decay): accuracies
                                                  for decay, accuracies in validation_by_decay.items()},
         "data": "A: MNIST train images 0-54,999 at even indices; B: MNIST-M built from the odd ones with patches "

@@ -64,6 +64,7 @@ def pretrain_mnist_infogan(seed: int = 0) -> None:
     record = register_pretrained("mnist_infogan", {"G": G, "D": D}, {
         "model": "course_utils.models.infogan.Generator+Discriminator", "config": G.config_dict(),
         "train_config": asdict(MNIST_INFOGAN.train), "information": asdict(MNIST_INFOGAN_INFORMATION),
+        "precision": trainer.precision.name,
         "data": "MNIST train (60,000), pixels in [-1, 1]", "seed": seed,
         "command": "python -m course_utils.pretrain mnist_infogan", "budget": "full", "hardware": hardware(),
         "threads": torch.get_num_threads(), "seconds": round(seconds, 1),
@@ -202,6 +203,7 @@ def pretrain_shapes_model(kind: str, seed: int) -> None:
     entry = {
         "model": f"course_utils.models.{classes}",
         "config": model.config_dict(), "train_config": train_config,
+        "precision": trainer.precision.name if trainer.precision is not None else "float32",
         "data": f"{SHAPES_TRAIN_IMAGES:,} shapes, data seed {SHAPES_DATA_SEED}", "seed": seed,
         "command": f"python -m course_utils.pretrain {name}", "budget": "full", "hardware": hardware(),
         "threads": torch.get_num_threads(), "seconds": round(seconds, 1),

@@ -12,6 +12,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from .budget import to_cpu_float64
+
 
 RANGE_TOLERANCE = 1e-3  # rounding slack (bfloat16 outputs) beyond [-1, 1]
 
@@ -56,8 +58,8 @@ def classifier_outputs(classifier: nn.Module, images: Tensor, batch_size: int = 
     features, logits = [], []
     for chunk in images.split(batch_size):
         f = classifier.features(chunk.to(device).float())
-        features.append(f.double().cpu())
-        logits.append(classifier.head(f).double().cpu())
+        features.append(to_cpu_float64(f))
+        logits.append(to_cpu_float64(classifier.head(f)))
     return torch.cat(features), torch.cat(logits)
 
 

@@ -8,7 +8,8 @@ itself, the logs, the divergence guard, checkpoints and Ctrl-C are the course's 
 
 The same code is the fast GPU path. The step functions return their losses as tensors that stay on
 the device; the engine reads them every `log_every` steps in one transfer. With `amp` the forward
-passes run in bfloat16 on CUDA, `channels_last` stores images as NHWC (what tensor-core convolutions
+passes run in 16 bits on CUDA (bfloat16, or float16 with a gradient scaler on cards without native bfloat16 such
+as the T4: course_utils.precision decides), `channels_last` stores images as NHWC (what tensor-core convolutions
 want), and Adam is fused into one kernel. With `compile=True` on a GPU the whole step (k D-steps and the
 G-step) is recorded once as a CUDA graph and replayed: one launch instead of hundreds, which is what
 limits small models and the paper's batch of 128. Elsewhere `compile=True` hands G and D to
@@ -29,6 +30,7 @@ from torch import Tensor, nn
 from .engine import (FRACTION, NON_NEGATIVE, POSITIVE, POSITIVE_INT, History, Hook, Trainer, TrainingDivergedError,  # noqa: F401
                      check_config, every, linear_decay, warn_once)
 from .losses import GAN_LOSSES, GANLoss, discriminator_loss, gradient_penalty, r1_penalty
+from .precision import Precision, apply_gradients, resolve_precision
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ class GANTrainConfig:
     lr_final: float = 1.0  # learning rates decay linearly to this fraction by the last step
     checkpoint_every: int = 500  # how often the checkpoint file (if any) is written
     log_every: int = 1  # read the losses to the host every n steps (1: every step; GPU runs use ~50)
-    amp: bool = True  # bfloat16 autocast for the forward passes, on CUDA only
+    amp: bool = True  # 16-bit autocast for the forward passes on CUDA (which format: course_utils.precision)
     channels_last: bool = False  # NHWC memory layout for conv nets (faster convolutions on GPUs)
     compile: bool = False  # GPU: replay the step as a CUDA graph; CPU: torch.compile G and D
     # Stabilisers (notebook 07); 0 switches each off.
@@ -91,9 +93,10 @@ def _noisy(batch, std: float):
 
 
 def d_step(G: nn.Module, D: nn.Module, x_real: Tensor, z: Tensor, opt_d: torch.optim.Optimizer,
-           cfg: GANTrainConfig = GANTrainConfig()) -> dict[str, Tensor]:
+           cfg: GANTrainConfig = GANTrainConfig(), scaler: torch.amp.GradScaler | None = None) -> dict[str, Tensor]:
     """One discriminator update: ascend V = E log D(x) + E log(1 - D(G(z))) with G fixed (or the
     Wasserstein/hinge objective that cfg.loss names), plus the stabilisers cfg switches on.
+    `scaler`: float16's gradient scaler (course_utils.precision), None otherwise.
 
     Returns the logged values as 0-d tensors on the device (no `.item()`: that would make the
     host wait for the GPU after every step)."""
@@ -112,9 +115,7 @@ def d_step(G: nn.Module, D: nn.Module, x_real: Tensor, z: Tensor, opt_d: torch.o
         penalty = penalty + cfg.gradient_penalty * gradient_penalty(score, _images(x_real), _images(x_fake))
     if cfg.r1:
         penalty = penalty + cfg.r1 / 2 * r1_penalty(score, _images(x_real))
-    opt_d.zero_grad(set_to_none=True)
-    (loss + penalty).backward()
-    opt_d.step()
+    apply_gradients(loss + penalty, opt_d, scaler)
     if cfg.clip:  # WGAN's crude way to keep the critic Lipschitz
         with torch.no_grad():
             for weight in D.parameters():
@@ -135,16 +136,18 @@ def score_logs(gan_loss: GANLoss, real_scores: Tensor, fake_scores: Tensor) -> d
 
 
 def g_step(G: nn.Module, D: nn.Module, z: Tensor, opt_g: torch.optim.Optimizer,
-           loss_fn: Callable[[Tensor], Tensor], instance_noise: float = 0.0) -> dict[str, Tensor]:
+           loss_fn: Callable[[Tensor], Tensor], instance_noise: float = 0.0,
+           scaler: torch.amp.GradScaler | None = None) -> dict[str, Tensor]:
     """One generator update: descend the chosen generator loss through a fixed D."""
     D.requires_grad_(False)  # gradients flow through D to G, but D's weights are not changed
     loss = loss_fn(D(_noisy(G(z), instance_noise)).float())
-    opt_g.zero_grad(set_to_none=True)
-    loss.backward()
-    opt_g.step()
+    apply_gradients(loss, opt_g, scaler)
     D.requires_grad_(True)
     grads = [p.grad.norm() for p in G.parameters() if p.grad is not None]
-    return {"loss_g": loss.detach(), "grad_g": torch.stack(grads).norm().detach()}
+    grad_norm = torch.stack(grads).norm().detach()
+    if scaler is not None:  # a step the scaler skipped (float16 overflow) applied nothing: it logs 0
+        grad_norm = torch.where(torch.isfinite(grad_norm), grad_norm, torch.zeros_like(grad_norm))
+    return {"loss_g": loss.detach(), "grad_g": grad_norm}
 
 
 def make_optimizer(model: nn.Module, name: str, lr: float, betas: tuple[float, float],
@@ -181,8 +184,10 @@ class GANTrainer(Trainer):
 
     def __init__(self, G: nn.Module, D: nn.Module, sample_real: Callable[[int], Tensor],
                  cfg: GANTrainConfig, device: torch.device | str,
-                 checkpoint_path: str | Path | None = None):
+                 checkpoint_path: str | Path | None = None, precision: Precision | None = None):
         self.device = torch.device(device)
+        # precision: what the device runs natively unless given (course_utils.precision); recorded in checkpoints.
+        self.precision = resolve_precision(precision, self.device, cfg.amp)
         memory_format = torch.channels_last if cfg.channels_last else torch.preserve_format
         self.G = G.to(self.device, memory_format=memory_format)
         self.D = D.to(self.device, memory_format=memory_format)
@@ -194,6 +199,11 @@ class GANTrainer(Trainer):
             warn_once("compile=True records the GAN step as a CUDA graph only with Adam for both players; "
                       "training goes on with the eager step.")
             self._capture = False
+        if self._capture and self.precision.scaled:
+            warn_once("compile=True records the GAN step as a CUDA graph only without a gradient scaler (float16 "
+                      "needs one, and its skipped-step check waits for the GPU); training goes on with the eager step.")
+            self._capture = False
+        self.scalers = {"D": self.precision.make_scaler(), "G": self.precision.make_scaler()}
         self.opt_d = make_optimizer(self.D, cfg.optimizer_d, cfg.lr_d, cfg.betas, self.device, self._capture)
         self.opt_g = make_optimizer(self.G, cfg.optimizer_g, cfg.lr_g, cfg.betas, self.device, self._capture)
         # What the steps call: the models themselves, or (CPU, compile=True) their compiled versions.
@@ -210,8 +220,7 @@ class GANTrainer(Trainer):
 
     def _autocast(self):
         # A CUDA graph must not cache autocast's casts between replays.
-        return torch.autocast(self.device.type, dtype=torch.bfloat16, cache_enabled=not self._capture,
-                              enabled=self.cfg.amp and self.device.type == "cuda")
+        return self.precision.autocast(cache_enabled=not self._capture)
 
     # -- one step at a time (what the widget's buttons call)
     def train_d(self) -> dict[str, Tensor]:
@@ -219,13 +228,14 @@ class GANTrainer(Trainer):
         x_real = _to(self.sample_real(self.cfg.batch_size), self.device)
         z = self.G.sample_z(self.cfg.batch_size, device=self.device)
         with self._autocast():
-            return d_step(self._G, self._D, x_real, z, self.opt_d, self.cfg)
+            return d_step(self._G, self._D, x_real, z, self.opt_d, self.cfg, self.scalers["D"])
 
     def train_g(self) -> dict[str, Tensor]:
         """One generator step on fresh noise, with the configured loss."""
         z = self.G.sample_z(self.cfg.batch_size, device=self.device)
         with self._autocast():
-            return g_step(self._G, self._D, z, self.opt_g, GAN_LOSSES[self.cfg.loss].g, self.cfg.instance_noise)
+            return g_step(self._G, self._D, z, self.opt_g, GAN_LOSSES[self.cfg.loss].g, self.cfg.instance_noise,
+                          self.scalers["G"])
 
     def algorithm_1(self) -> dict[str, Tensor]:
         """k discriminator steps, then one generator step (the eager step students read)."""
@@ -294,7 +304,7 @@ class GANTrainer(Trainer):
 
     def reconfigure(self, **changes) -> None:
         """Change k, loss, batch_size, learning rates... between steps."""
-        fixed = {"compile", "channels_last", "optimizer_d", "optimizer_g", "betas"} & set(changes)
+        fixed = {"compile", "channels_last", "optimizer_d", "optimizer_g", "betas", "amp"} & set(changes)
         if fixed:
             raise ValueError(f"{', '.join(sorted(fixed))} is fixed when the trainer is built; make a new GANTrainer")
         cfg = replace(self.cfg, **changes)  # validated here

@@ -9,6 +9,7 @@ and training are in course_utils.recipes (MNIST_CYCLEGAN).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from torch import Tensor, nn
 from .engine import (POSITIVE, POSITIVE_INT, History, Hook, Trainer,  # noqa: F401 (TrainingDivergedError:
                      TrainingDivergedError, check_config, constant_then_linear, fraction)  # what a diverged run raises)
 from .models.cyclegan import CycleGAN, ImagePool, cycle_loss, identity_loss, lsgan_d_loss, lsgan_g_loss
+from .precision import Precision, apply_gradients, resolve_precision
 from .train import make_optimizer, update_average
 
 
@@ -36,7 +38,9 @@ class CycleGANTrainConfig:
     checkpoint_every: int = 500
     d_steps: int = 2  # discriminator updates per generator update (1 in the paper; 2 here: notebook 06)
     recolour_b: bool = True  # F(G(a)) ~ a asked of G(a) in random colours (`recolour`; MNIST-M only: see there)
-    amp: bool | None = None  # bfloat16 autocast; None: where the hardware runs it fast (see bfloat16_is_fast)
+    # Mixed precision (course_utils.precision): None where the device runs it natively (CUDA: bfloat16, or float16
+    # with a gradient scaler; CPUs with oneDNN bfloat16 kernels: bfloat16), True also on other CPUs, False: float32.
+    amp: bool | None = None
     # > 0: G and F end as the exponential moving average of their weights over training, with this decay
     # per step (Yazici et al. 2019, "The unusual effectiveness of averaging in GAN training"); 0: the last weights.
     ema_decay: float = 0.0
@@ -48,21 +52,6 @@ class CycleGANTrainConfig:
                      betas=(lambda v: len(v) == 2 and all(fraction(b) and b < 1.0 for b in v), "two numbers in [0, 1)"),
                      recolour_b=(lambda v: isinstance(v, bool), "True or False"),
                      amp=(lambda v: v is None or isinstance(v, bool), "True, False or None (where it is fast)"))
-
-
-def bfloat16_is_fast(device: torch.device | str) -> bool:
-    """True on CUDA GPUs with bfloat16 and on CPUs whose oneDNN has bfloat16 kernels (AVX-512 BF16, AMX):
-    there, autocast with batch 32 trains CycleGAN faster than fp32 with batch 8 (benchmarks/cyclegan_throughput.py
-    measures by how much)."""
-    device = torch.device(device)
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    if device.type == "cpu":
-        try:
-            return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-        except (AttributeError, RuntimeError):
-            return False
-    return False
 
 
 def recolour(images: Tensor) -> Tensor:
@@ -81,23 +70,23 @@ def recolour(images: Tensor) -> Tensor:
 
 
 def generator_step(model: CycleGAN, a: Tensor, b: Tensor, opt_g: torch.optim.Optimizer,
-                   amp: bool = False, recolour_b: bool = False) -> tuple[dict, Tensor, Tensor]:
+                   precision: Precision | None = None, recolour_b: bool = False,
+                   scaler: torch.amp.GradScaler | None = None) -> tuple[dict, Tensor, Tensor]:
     """Update G and F together on the adversarial + cycle + identity losses; return logs and the fakes.
 
-    amp: run the networks in bfloat16 (autocast); the losses, gradients and weights stay float32."""
+    precision: the networks run under its autocast (None: float32); the losses, gradients and weights stay float32.
+    scaler: float16's gradient scaler, None otherwise."""
     cfg = model.cfg
     model.D_A.requires_grad_(False)
     model.D_B.requires_grad_(False)
-    with torch.autocast(a.device.type, torch.bfloat16, enabled=amp):
+    with _autocast(precision):
         fake_b, fake_a = model.G(a), model.F(b)
         adversarial = lsgan_g_loss(model.D_B(fake_b).float()) + lsgan_g_loss(model.D_A(fake_a).float())
         cycle = cycle_loss(a, model.F(recolour(fake_b) if recolour_b else fake_b).float(), b, model.G(fake_a).float(),
                            cfg.cycle_b_weight)
         identity = identity_loss(a, model.F(a).float(), b, model.G(b).float(), cfg.cycle_b_weight)
     loss = adversarial + cfg.lambda_cycle * cycle + cfg.lambda_cycle * cfg.lambda_identity * identity
-    opt_g.zero_grad(set_to_none=True)
-    loss.backward()
-    opt_g.step()
+    apply_gradients(loss, opt_g, scaler)
     model.D_A.requires_grad_(True)
     model.D_B.requires_grad_(True)
     logs = {"loss_g": loss.detach(), "adversarial": adversarial.detach(), "cycle": cycle.detach(),
@@ -106,15 +95,18 @@ def generator_step(model: CycleGAN, a: Tensor, b: Tensor, opt_g: torch.optim.Opt
 
 
 def discriminator_step(model: CycleGAN, a: Tensor, b: Tensor, fake_a: Tensor, fake_b: Tensor,
-                       pools: tuple[ImagePool, ImagePool], opt_d: torch.optim.Optimizer, amp: bool = False) -> dict:
+                       pools: tuple[ImagePool, ImagePool], opt_d: torch.optim.Optimizer,
+                       precision: Precision | None = None, scaler: torch.amp.GradScaler | None = None) -> dict:
     """Update D_A and D_B on real images and on fakes drawn through the history buffers."""
-    with torch.autocast(a.device.type, torch.bfloat16, enabled=amp):
+    with _autocast(precision):
         loss_a = lsgan_d_loss(model.D_A(a).float(), model.D_A(pools[0].query(fake_a)).float())
         loss_b = lsgan_d_loss(model.D_B(b).float(), model.D_B(pools[1].query(fake_b)).float())
-    opt_d.zero_grad(set_to_none=True)
-    (loss_a + loss_b).backward()
-    opt_d.step()
+    apply_gradients(loss_a + loss_b, opt_d, scaler)
     return {"loss_d_a": loss_a.detach(), "loss_d_b": loss_b.detach()}
+
+
+def _autocast(precision: Precision | None):
+    return precision.autocast() if precision is not None else contextlib.nullcontext()
 
 
 class CycleGANTrainer(Trainer):
@@ -127,12 +119,14 @@ class CycleGANTrainer(Trainer):
     description = "training CycleGAN"
 
     def __init__(self, model: CycleGAN, sample_a: Callable[[int], Tensor], sample_b: Callable[[int], Tensor],
-                 cfg: CycleGANTrainConfig, device: torch.device | str, checkpoint_path: str | Path | None = None):
+                 cfg: CycleGANTrainConfig, device: torch.device | str, checkpoint_path: str | Path | None = None,
+                 precision: Precision | None = None):
         self.device = torch.device(device)
         self.model = model.to(self.device).train()
         self.sample_a, self.sample_b = sample_a, sample_b
         self.cfg = cfg
-        self.amp = bfloat16_is_fast(self.device) if cfg.amp is None else cfg.amp
+        self.precision = resolve_precision(precision, self.device, cfg.amp, cpu=True)
+        self.scalers = {"G": self.precision.make_scaler(), "D": self.precision.make_scaler()}
         self.opt_g = make_optimizer(nn.ModuleList([model.G, model.F]), "adam", cfg.lr, cfg.betas, self.device)
         self.opt_d = make_optimizer(nn.ModuleList([model.D_A, model.D_B]), "adam", cfg.lr, cfg.betas, self.device)
         self.pools = (ImagePool(model.cfg.pool_size, seed=0), ImagePool(model.cfg.pool_size, seed=1))
@@ -151,9 +145,11 @@ class CycleGANTrainer(Trainer):
         """One generator step, then cfg.d_steps discriminator steps, on a fresh batch of each domain."""
         a = self.sample_a(self.cfg.batch_size).to(self.device)
         b = self.sample_b(self.cfg.batch_size).to(self.device)
-        logs, fake_a, fake_b = generator_step(self.model, a, b, self.opt_g, self.amp, self.cfg.recolour_b)
+        logs, fake_a, fake_b = generator_step(self.model, a, b, self.opt_g, self.precision, self.cfg.recolour_b,
+                                              self.scalers["G"])
         for _ in range(self.cfg.d_steps):  # the fakes go through the history buffers again each time
-            logs.update(discriminator_step(self.model, a, b, fake_a, fake_b, self.pools, self.opt_d, self.amp))
+            logs.update(discriminator_step(self.model, a, b, fake_a, fake_b, self.pools, self.opt_d, self.precision,
+                                           self.scalers["D"]))
         if self.average is not None:
             update_average(list(self.average.parameters()), self.generator_weights, self.cfg.ema_decay)
         return logs

@@ -34,6 +34,7 @@ from torch import Tensor, nn
 from .engine import FRACTION, NON_NEGATIVE, POSITIVE, check_config
 from .losses import GAN_LOSSES, information_loss
 from .models.infogan import pair_latents, split_latent
+from .precision import Precision, apply_gradients
 from .train import GANTrainConfig, GANTrainer, _to, make_optimizer, score_logs
 
 
@@ -61,8 +62,10 @@ class ContrastiveWeights:
 
 
 def info_d_step(G: nn.Module, D: nn.Module, x_real: Tensor, latent: Tensor, opt_d: torch.optim.Optimizer,
-                cfg: GANTrainConfig, info: InformationWeights) -> dict[str, Tensor]:
-    """One update of D and its Q head: D's GAN loss plus lambda times the information loss on G's samples."""
+                cfg: GANTrainConfig, info: InformationWeights,
+                scaler: torch.amp.GradScaler | None = None) -> dict[str, Tensor]:
+    """One update of D and its Q head: D's GAN loss plus lambda times the information loss on G's samples
+    (`scaler`: float16's gradient scaler, course_utils.precision)."""
     with torch.no_grad():
         x_fake = G(latent)
     real_logits = D(x_real).float()
@@ -70,9 +73,7 @@ def info_d_step(G: nn.Module, D: nn.Module, x_real: Tensor, latent: Tensor, opt_
     parts = split_latent(latent, D.cfg)
     info_loss = information_loss(*codes, parts.category, parts.continuous, info.continuous_weight)
     gan_loss = GAN_LOSSES[cfg.loss].d(real_logits, fake_logits.float())
-    opt_d.zero_grad(set_to_none=True)
-    (gan_loss + info.weight * info_loss).backward()
-    opt_d.step()
+    apply_gradients(gan_loss + info.weight * info_loss, opt_d, scaler)
     logs = {"loss_d": gan_loss.detach(), "info_loss": info_loss.detach()}
     if D.cfg.categories:
         logs["q_accuracy"] = (codes.logits.argmax(1) == parts.category).float().mean().detach()
@@ -91,13 +92,12 @@ def _generator_losses(G: nn.Module, D: nn.Module, latent: Tensor, cfg: GANTrainC
 
 
 def info_g_step(G: nn.Module, D: nn.Module, latent: Tensor, opt_g: torch.optim.Optimizer,
-                cfg: GANTrainConfig, info: InformationWeights) -> dict[str, Tensor]:
+                cfg: GANTrainConfig, info: InformationWeights,
+                scaler: torch.amp.GradScaler | None = None) -> dict[str, Tensor]:
     """One update of G: its GAN loss through a fixed D plus lambda times the information loss through a fixed Q."""
     D.requires_grad_(False)
     _, gan_loss, info_loss = _generator_losses(G, D, latent, cfg, info)
-    opt_g.zero_grad(set_to_none=True)
-    (gan_loss + info.weight * info_loss).backward()
-    opt_g.step()
+    apply_gradients(gan_loss + info.weight * info_loss, opt_g, scaler)
     D.requires_grad_(True)
     return {"loss_g": gan_loss.detach(), "info_loss_g": info_loss.detach()}
 
@@ -111,7 +111,7 @@ class InfoGANTrainer(GANTrainer):
 
     def __init__(self, G: nn.Module, D: nn.Module, sample_real: Callable[[int], Tensor], cfg: GANTrainConfig,
                  device: torch.device | str, info: InformationWeights = InformationWeights(),
-                 checkpoint_path: str | Path | None = None):
+                 checkpoint_path: str | Path | None = None, precision: Precision | None = None):
         unsupported = [name for name in ("compile", "gradient_penalty", "r1", "clip", "instance_noise",
                                          "label_smoothing") if getattr(cfg, name)]
         if unsupported:
@@ -121,40 +121,37 @@ class InfoGANTrainer(GANTrainer):
             raise ValueError("InfoGANTrainer needs models/infogan.py's Generator and Discriminator built from the same "
                              "InfoGANConfig (D carries the Q head that reads G's codes).")
         self.info = info
-        super().__init__(G, D, sample_real, cfg, device, checkpoint_path)
+        super().__init__(G, D, sample_real, cfg, device, checkpoint_path, precision)
 
     def train_d(self) -> dict[str, Tensor]:
         x_real = _to(self.sample_real(self.cfg.batch_size), self.device)
         latent = self.G.sample_z(self.cfg.batch_size, device=self.device)
         with self._autocast():
-            return info_d_step(self._G, self._D, x_real, latent, self.opt_d, self.cfg, self.info)
+            return info_d_step(self._G, self._D, x_real, latent, self.opt_d, self.cfg, self.info, self.scalers["D"])
 
     def train_g(self) -> dict[str, Tensor]:
         latent = self.G.sample_z(self.cfg.batch_size, device=self.device)
         with self._autocast():
-            return info_g_step(self._G, self._D, latent, self.opt_g, self.cfg, self.info)
+            return info_g_step(self._G, self._D, latent, self.opt_g, self.cfg, self.info, self.scalers["G"])
 
 
 def info_cr_g_step(G: nn.Module, D: nn.Module, H: nn.Module, latent: Tensor, partner: Tensor, shared: Tensor,
                    opt_g: torch.optim.Optimizer, opt_h: torch.optim.Optimizer, cfg: GANTrainConfig,
-                   info: InformationWeights, alpha: float) -> dict[str, Tensor]:
+                   info: InformationWeights, alpha: float, scaler_g: torch.amp.GradScaler | None = None,
+                   scaler_h: torch.amp.GradScaler | None = None) -> dict[str, Tensor]:
     """One update of G on a batch of pairs (G's GAN and information losses on both halves, plus alpha times H's
-    cross-entropy on the pairs), then one update of H on the same pairs, detached."""
+    cross-entropy on the pairs), then one update of H on the same pairs, detached (scalers: float16's)."""
     D.requires_grad_(False)
     H.requires_grad_(False)
     x, gan_loss, info_loss = _generator_losses(G, D, torch.cat([latent, partner]), cfg, info)
     x_a, x_b = x.chunk(2)
     cr_loss_g = F.cross_entropy(H(x_a, x_b).float(), shared)
-    opt_g.zero_grad(set_to_none=True)
-    (gan_loss + info.weight * info_loss + alpha * cr_loss_g).backward()
-    opt_g.step()
+    apply_gradients(gan_loss + info.weight * info_loss + alpha * cr_loss_g, opt_g, scaler_g)
     D.requires_grad_(True)
     H.requires_grad_(True)
     h_logits = H(x_a.detach(), x_b.detach()).float()
     cr_loss = F.cross_entropy(h_logits, shared)
-    opt_h.zero_grad(set_to_none=True)
-    cr_loss.backward()
-    opt_h.step()
+    apply_gradients(cr_loss, opt_h, scaler_h)
     return {"loss_g": gan_loss.detach(), "info_loss_g": info_loss.detach(), "cr_loss": cr_loss.detach(),
             "cr_accuracy": (h_logits.argmax(1) == shared).float().mean().detach()}
 
@@ -170,14 +167,15 @@ class InfoGANCRTrainer(InfoGANTrainer):
     def __init__(self, G: nn.Module, D: nn.Module, H: nn.Module, sample_real: Callable[[int], Tensor],
                  cfg: GANTrainConfig, device: torch.device | str, info: InformationWeights = InformationWeights(),
                  contrastive: ContrastiveWeights = ContrastiveWeights(),
-                 checkpoint_path: str | Path | None = None):
+                 checkpoint_path: str | Path | None = None, precision: Precision | None = None):
         if getattr(H, "cfg", None) != getattr(G, "cfg", None):
             raise ValueError("InfoGANCRTrainer needs H (ContrastiveHead) built from the same InfoGANConfig as G and D")
-        super().__init__(G, D, sample_real, cfg, device, info, checkpoint_path)
+        super().__init__(G, D, sample_real, cfg, device, info, checkpoint_path, precision)
         self.contrastive = contrastive
         self.H = H.to(self.device)
         self.opt_h = make_optimizer(self.H, "adam", contrastive.lr, cfg.betas, self.device)
         self.register("H", self.H, self.opt_h)
+        self.scalers["H"] = self.precision.make_scaler()
 
     @property
     def alpha(self) -> float:
@@ -189,4 +187,4 @@ class InfoGANCRTrainer(InfoGANTrainer):
         partner, shared = pair_latents(latent, self.G.cfg)
         with self._autocast():
             return info_cr_g_step(self._G, self._D, self.H, latent, partner, shared, self.opt_g, self.opt_h,
-                                  self.cfg, self.info, self.alpha)
+                                  self.cfg, self.info, self.alpha, self.scalers["G"], self.scalers["H"])

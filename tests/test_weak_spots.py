@@ -28,7 +28,8 @@ from course_utils.models import cgan, mlp_gan
 from course_utils.models.classifiers import random_shift
 from course_utils.models.cyclegan import CycleGAN, CycleGANConfig, ImagePool
 from course_utils.recipes import MNIST_CGAN, MNIST_GAN
-from course_utils import train_cyclegan as cyclegan_training
+from course_utils import precision as precision_module
+from course_utils.precision import Precision, choose_precision
 from course_utils.train import GANTrainer
 from course_utils.train_cyclegan import (CycleGANTrainConfig, CycleGANTrainer, discriminator_step,
                                          generator_step)
@@ -305,14 +306,15 @@ def test_cyclegan_amp_runs_every_network_in_bfloat16_and_keeps_the_weights_float
     expected = torch.bfloat16 if amp else torch.float32
 
     seen, handles = dtypes_seen(first_convs)
-    logs, fake_a, fake_b = generator_step(model, a, b, opt_g, amp=amp)
+    precision = choose_precision("cpu", amp, cpu=True)  # amp=True on a CPU: bfloat16
+    logs, fake_a, fake_b = generator_step(model, a, b, opt_g, precision)
     assert all(set(dtypes) == {expected} for dtypes in seen.values()), seen  # all four run in G's step
     assert fake_a.dtype == fake_b.dtype == torch.float32 and logs["loss_g"].dtype == torch.float32
     for handle in handles:
         handle.remove()
 
     seen, handles = dtypes_seen({"D_A": first_convs["D_A"], "D_B": first_convs["D_B"]})
-    logs = discriminator_step(model, a, b, fake_a, fake_b, (ImagePool(0), ImagePool(0)), opt_d, amp=amp)
+    logs = discriminator_step(model, a, b, fake_a, fake_b, (ImagePool(0), ImagePool(0)), opt_d, precision)
     assert all(set(dtypes) == {expected} and len(dtypes) == 2 for dtypes in seen.values()), seen
     for handle in handles:
         handle.remove()
@@ -322,10 +324,10 @@ def test_cyclegan_amp_runs_every_network_in_bfloat16_and_keeps_the_weights_float
 @pytest.mark.parametrize("amp, fast, expected", [(True, False, torch.bfloat16), (False, True, torch.float32),
                                                  (None, True, torch.bfloat16), (None, False, torch.float32)])
 def test_the_cyclegan_trainer_passes_its_amp_decision_to_both_steps(monkeypatch, amp, fast, expected):
-    """amp=True/False is obeyed; amp=None asks bfloat16_is_fast (here forced either way)."""
-    monkeypatch.setattr(cyclegan_training, "bfloat16_is_fast", lambda device: fast)
+    """amp=True/False is obeyed; amp=None asks whether the CPU runs bfloat16 natively (here forced either way)."""
+    monkeypatch.setattr(precision_module, "cpu_runs_bfloat16_natively", lambda: fast)
     trainer = cyclegan_trainer(amp=amp, d_steps=2)
-    assert trainer.amp is (expected == torch.bfloat16)
+    assert trainer.precision.dtype == expected
     seen, handles = dtypes_seen({"G": trainer.model.G.net[1], "D_B": trainer.model.D_B.net[0]})
     trainer.train_step()
     for handle in handles:
@@ -353,25 +355,28 @@ class RecordedAutocast:
         return False
 
 
-@pytest.mark.parametrize("device_type, amp, enabled", [("cuda", True, True), ("cuda", False, False),
-                                                       ("cpu", True, False), ("mps", True, False)])
-def test_gan_trainer_asks_for_bfloat16_autocast_on_cuda_only_and_only_with_amp(monkeypatch, device_type, amp, enabled):
-    """The decision itself, on a CPU: the trainer's device is relabelled after it is built (nothing runs there)."""
+@pytest.mark.parametrize("device_type, dtype", [("cuda", torch.bfloat16), ("cuda", torch.float16),
+                                                ("cpu", torch.bfloat16), ("mps", torch.float32)])
+def test_gan_trainer_enters_the_autocast_of_its_precision(monkeypatch, device_type, dtype):
+    """The trainer's autocast is its precision's (which choose_precision picks: tests/test_precision.py); the
+    precision is relabelled after the trainer is built on the CPU (nothing runs on the other device)."""
     G, D, recipe = make_pair("mlp")
-    trainer = GANTrainer(G, D, lambda n: fixed_batch("mlp"), replace(recipe, amp=amp), "cpu")
-    trainer.device = torch.device(device_type)
+    trainer = GANTrainer(G, D, lambda n: fixed_batch("mlp"), recipe, "cpu")
+    assert trainer.precision.dtype == torch.float32  # amp=True on a CPU: the GAN trainer keeps float32
+    trainer.precision = Precision(device_type, dtype, "relabelled by the test")
     monkeypatch.setattr(RecordedAutocast, "calls", [])
     monkeypatch.setattr(torch, "autocast", RecordedAutocast)
     trainer._autocast()
-    assert RecordedAutocast.calls == [{"device_type": device_type, "dtype": torch.bfloat16, "enabled": enabled}]
+    expected = [] if dtype == torch.float32 else [{"device_type": device_type, "dtype": dtype, "enabled": True}]
+    assert RecordedAutocast.calls == expected
 
 
 def test_both_gan_steps_run_inside_the_trainers_autocast():
     """With the trainer's autocast switched to CPU bfloat16, D's first layer computes in bfloat16 in D's step
     and in G's step, and G's in G's step: so the steps really are inside `with self._autocast()`."""
     G, D, recipe = make_pair("mlp")
-    trainer = GANTrainer(G, D, lambda n: fixed_batch("mlp"), recipe, "cpu")
-    trainer._autocast = lambda: torch.autocast("cpu", dtype=torch.bfloat16)
+    trainer = GANTrainer(G, D, lambda n: fixed_batch("mlp"), recipe, "cpu",
+                         precision=Precision("cpu", torch.bfloat16, "CPU autocast, which runs here"))
     seen, handles = dtypes_seen({"G": G.net[0], "D": D.net[1]})
     trainer.train_d()
     assert seen == {"G": [torch.bfloat16], "D": [torch.bfloat16] * 2}, seen  # G(z), D(x_real), D(x_fake)
