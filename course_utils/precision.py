@@ -112,16 +112,26 @@ def resolve_precision(given: Precision | None, device: torch.device | str, amp: 
     return given
 
 
-def apply_gradients(loss: Tensor, optimizer: torch.optim.Optimizer,
-                    scaler: torch.amp.GradScaler | None = None) -> None:
+def apply_gradients(loss: Tensor, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler | None = None,
+                    max_norm: float = 0.0) -> Tensor | None:
     """One update: zero the gradients, backward, step (scaled with a float16 scaler: the gradients the optimiser
-    sees, and that remain in .grad afterwards, are unscaled; a step whose gradients overflowed is skipped)."""
+    sees, and that remain in .grad afterwards, are unscaled; a step whose gradients overflowed is skipped).
+
+    max_norm > 0 clips the gradients of the optimiser's parameters to that total norm first, and returns the norm
+    they had (None without clipping)."""
     optimizer.zero_grad(set_to_none=True)
     if scaler is None:
         loss.backward()
+    else:
+        scaler.scale(loss).backward()
+        scaler.unscale_(optimizer)
+    norm = None
+    if max_norm > 0:
+        parameters = [p for group in optimizer.param_groups for p in group["params"]]
+        norm = torch.nn.utils.clip_grad_norm_(parameters, max_norm)
+    if scaler is None:
         optimizer.step()
-        return
-    scaler.scale(loss).backward()
-    scaler.unscale_(optimizer)
-    scaler.step(optimizer)
-    scaler.update()
+    else:
+        scaler.step(optimizer)
+        scaler.update()
+    return norm

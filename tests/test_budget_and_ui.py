@@ -53,6 +53,7 @@ def test_seed_everything_repeats_random_numbers():
 def test_get_device_prefers_cuda_then_mps_then_cpu(monkeypatch, cuda, mps, expected):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
     monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
+    monkeypatch.setenv("PYTORCH_ENABLE_MPS_FALLBACK", "1")  # the warning without it: tests/test_precision.py
     assert get_device() == torch.device(expected)
 
 
