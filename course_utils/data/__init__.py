@@ -18,10 +18,10 @@ from .loading import (CIFAR10_ARCHIVE, CIFAR10_ARCHIVE_MD5, CIFAR10_CLASSES, CIF
                       to_signed_unit, to_uint8)
 from . import shapes
 from .shapes import ShapesSpec, sample_shapes
-from .toy import GaussianMixture, bimodal_1d, gaussian_1d, grid_2d, ring_2d
+from .toy import GaussianMixture, bimodal_1d, gaussian_1d, grid_2d, ring_2d, two_moons
 
 __all__ = [
-    "GaussianMixture", "bimodal_1d", "gaussian_1d", "grid_2d", "ring_2d",
+    "GaussianMixture", "bimodal_1d", "gaussian_1d", "grid_2d", "ring_2d", "two_moons",
     "CIFAR10_ARCHIVE", "CIFAR10_ARCHIVE_MD5", "CIFAR10_CLASSES", "CIFAR10_PIXEL_SHA256", "CIFAR10_SOURCE",
     "MNIST_ARCHIVES", "MNIST_VALIDATION_SIZE", "ArchiveSpec", "DatasetNotFoundError", "SignedImages",
     "batch_sampler", "cifar10", "cifar10_tensors", "data_root", "describe_error", "ensure_archives", "file_hash",

@@ -107,3 +107,19 @@ def grid_2d(side: int = 5, spacing: float = 2.0, std: float = 0.05) -> GaussianM
     ticks = (torch.arange(side) - (side - 1) / 2) * spacing
     means = torch.cartesian_prod(ticks, ticks)
     return GaussianMixture(means, [std] * side * side)
+
+
+def two_moons(n: int, noise: float = 0.08, generator: torch.Generator | None = None) -> Tensor:
+    """n points of two interleaved half circles (the shape of scikit-learn's make_moons), centred and scaled to
+    about unit spread, with Gaussian noise of std `noise` (before scaling), in random order. Half the points on each
+    moon (the upper one gets the extra one); no closed-form density: notebook 09 compares models with the points."""
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"two_moons needs a whole number n >= 1 of points, got {n!r}")
+    upper = (n + 1) // 2
+    angles = torch.rand(n, generator=generator, dtype=torch.float64) * math.pi
+    upper_points = torch.stack([angles[:upper].cos(), angles[:upper].sin()], dim=1)
+    lower_points = torch.stack([1 - angles[upper:].cos(), 0.5 - angles[upper:].sin()], dim=1)
+    points = torch.cat([upper_points, lower_points]) + noise * torch.randn(n, 2, generator=generator,
+                                                                           dtype=torch.float64)
+    points = points[torch.randperm(n, generator=generator)]  # the moons mixed: any slice holds both
+    return ((points - torch.tensor([0.5, 0.25], dtype=torch.float64)) / 0.75).float()
