@@ -196,3 +196,62 @@ def test_two_moons():
     with pytest.raises(ValueError, match="n >= 1"):
         data.two_moons(0)
     assert math.isfinite(points.sum().item())
+
+
+# ----------------------------------------------------------------------------- the trainer and the demo
+
+
+def test_the_flow_objective_is_the_test_protocols_bits_per_dim():
+    """flow_objective's loss equals the bound notebook 02 reports: -(log p(x) - D log 256) / (D log 2), on the same
+    dequantisation draw."""
+    from course_utils.metrics import dequantise
+    from course_utils.train_flows_diffusion import flow_objective
+
+    flow = randomised(ImageFlow(SMALL_IMAGE_FLOW), std=0.05)
+    images = torch.randint(0, 256, (5, 1, 8, 8), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    loss = flow_objective(flow, torch.Generator().manual_seed(3))(images)
+    x = dequantise(images, torch.Generator().manual_seed(3)).float().reshape(images.shape)
+    by_hand = -(flow.log_prob(x) - 64 * math.log(256)).mean() / (64 * math.log(2))
+    assert loss.item() == pytest.approx(by_hand.item(), rel=1e-6)
+
+
+def test_the_objective_trainer_fits_a_2d_flow_and_keeps_a_weight_average():
+    from course_utils.train_flows_diffusion import ObjectiveTrainConfig, ObjectiveTrainer
+
+    seed_everything(0)
+    flow = Flow2d(Flow2dConfig(layers=4, hidden=32))
+    g = torch.Generator().manual_seed(0)
+    trainer = ObjectiveTrainer(flow, lambda x: -flow.log_prob(x).mean(), lambda n: data.two_moons(n, generator=g),
+                               ObjectiveTrainConfig(steps=300, batch_size=128, lr=3e-3, ema_decay=0.9, grad_clip=10.0),
+                               "cpu")
+    trainer.train(progress=False)
+    losses = trainer.history["loss"]
+    assert sum(losses[-5:]) / 5 < sum(losses[:5]) / 5 - 0.5  # the negative log-likelihood fell
+    assert all(math.isfinite(v) for v in trainer.history["grad_norm"])
+    assert not all(torch.equal(a, b) for a, b in zip(flow.parameters(), trainer.average.parameters()))
+    trainer.use_average()
+    assert all(torch.equal(a, b) for a, b in zip(flow.parameters(), trainer.average.parameters()))
+    assert trainer.precision.name == "float32"
+    with pytest.raises(ValueError, match="ema_decay"):
+        ObjectiveTrainConfig(ema_decay=1.0)
+
+
+def test_the_denoising_demo_draws_every_view_and_builds_its_widget():
+    from course_utils.plots_generative import warp_stages
+    from course_utils.widgets import DenoisingDemo
+
+    schedule = NoiseSchedule(steps=20)
+    cloud, digits = [], []
+    ddpm_sample(PointDenoiser(), (50, 2), schedule, torch.Generator().manual_seed(0), trajectory=cloud, keep_every=5)
+    ddim_sample(UNet(UNetConfig(channels=(8, 8, 8), time_dim=8)), (4, 1, 28, 28), schedule, 4,
+                torch.Generator().manual_seed(0), trajectory=digits)
+    flow = Flow2d(Flow2dConfig(layers=2, hidden=8))
+    demo = DenoisingDemo(cloud, digits, data.two_moons(50), warp=warp_stages(flow))
+    assert len(demo.warp) == 3 and demo.warp[0].shape[-1] == 2
+    assert "t = 20" in demo.figure(0.0).axes[0].get_title() and "t = 0" in demo.figure(1.0).axes[0].get_title()
+    assert "after 2 of 2" in demo.warp_figure(2).axes[0].get_title()
+    assert len(demo.static_figure().axes) == 10
+    box = demo.widget()
+    assert len(box.children) == 6  # title, (play, slider), output, title, slider, output
+    with pytest.raises(ValueError, match="at least one frame"):
+        DenoisingDemo([], digits, data.two_moons(5))
