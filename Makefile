@@ -50,7 +50,8 @@ bench: $(STAMP)
 pretrained: $(STAMP)
 	$(BIN)/python -m course_utils.pretrain gan1d mnist_classifier mnist_classifier2 mnist_gmm mnist_gan mnist_vae mnist_vae2d dcgan_cifar10 mnist_cgan mnist_cyclegan \
 		dcgan_cifar10_cpu_plain dcgan_cifar10_cpu_sn_hinge dcgan_cifar10_cpu_wgan_gp mixtures2d gan_lab \
-		shapes_reader mnist_infogan shapes
+		shapes_reader mnist_infogan shapes \
+		mnist_flow mnist_diffusion mnist_flow_matching mnist_sampler_sweep mnist_model_table
 
 # Mutation testing (issue 19), developer-only: installs requirements-dev.txt, then mutmut mutates the files in
 # pyproject.toml's [tool.mutmut] inside a scratch copy, mutants/ (git-ignored; tracked files are not touched), and

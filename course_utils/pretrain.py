@@ -18,6 +18,7 @@ from .data import gaussian_1d
 from .metrics import gan1d_diagnostics
 from .mixtures2d import pretrain_mixtures2d
 from .pretrain_disentangling import PRETRAINERS as DISENTANGLING
+from .pretrain_flows_diffusion import PRETRAINERS as FLOWS_DIFFUSION
 from .models import gan1d
 from .precision import choose_precision, cpu_runs_bfloat16_natively
 from .recipes import (GAN1D, MNIST_CGAN, MNIST_CGAN_AVERAGE_CANDIDATES, MNIST_CLASSIFIER, MNIST_CLASSIFIER2,
@@ -232,9 +233,14 @@ def evaluate_mnist_vae(model: "torch.nn.Module", samples: int = 1000) -> dict:
 
 
 def pretrain_mnist_vae(seed: int = 0, name: str = "mnist_vae", latent: int | None = None,
-                       epochs: int | None = None, iw_samples: int = 1000) -> None:
-    """Notebook 05's VAE at its full budget, with its test ELBO and importance-weighted NLL."""
+                       epochs: int | None = None, iw_samples: int = 1000, half: bool = False) -> None:
+    """Notebook 05's VAE at its full budget, with its test ELBO and importance-weighted NLL; `half`: the file
+    stores float16, and the numbers are measured on the rounded weights."""
+    from .pretrain_disentangling import round_to_half
+
     model, seconds, history = fit_mnist_vae(seed, epochs, latent)
+    if half:
+        round_to_half({"vae": model})
     metrics = evaluate_mnist_vae(model, iw_samples)
     record = register_pretrained(name, {"vae": model}, {
         "model": "course_utils.models.vae.VAE", "config": model.config_dict(),
@@ -243,14 +249,16 @@ def pretrain_mnist_vae(seed: int = 0, name: str = "mnist_vae", latent: int | Non
                          "train_negative_elbo": [round(v, 2) for v in history["loss"]]},
         "data": "MNIST train (60,000), dynamically binarised", "seed": seed,
         "command": f"python -m course_utils.pretrain {name}", "budget": "full", "hardware": hardware(),
-        "seconds": round(seconds, 1), "evaluation": VAE_PROTOCOL, "metrics": metrics})
+        "seconds": round(seconds, 1), "evaluation": VAE_PROTOCOL, "metrics": metrics,
+        "stored": "float16, measured after rounding" if half else "float32"},
+        dtype=torch.float16 if half else None)
     print(f"{name}: {metrics} in {seconds:.0f} s -> {record['file']}")
 
 
 def pretrain_mnist_vae2d(seed: int = 0) -> None:
     """The 2-D latent VAE whose code space notebook 05 draws (and its instructor widget decodes)."""
     pretrain_mnist_vae(seed, name="mnist_vae2d", latent=MNIST_VAE2D.model.latent, epochs=MNIST_VAE2D.train.epochs,
-                       iw_samples=100)
+                       iw_samples=100, half=True)  # float16: the committed tree must stay within 64 MiB
 
 
 def fit_dcgan_cifar10(seed: int = 0, device: torch.device | str | None = None, steps: int | None = None,
@@ -569,6 +577,7 @@ PRETRAINERS = {"gan1d": pretrain_gan1d, "mnist_classifier": pretrain_mnist_class
 PRETRAINERS["gan_lab"] = pretrain_gan_lab  # recordings for a widget, not weights
 PRETRAINERS["mixtures2d"] = pretrain_mixtures2d  # notebook 07: 54 runs; seed 0's networks and every run's numbers
 PRETRAINERS.update(DISENTANGLING)  # notebook 08: mnist_infogan, shapes_reader, the shapes table ("shapes": all)
+PRETRAINERS.update(FLOWS_DIFFUSION)  # notebook 09: mnist_flow, mnist_diffusion, mnist_flow_matching
 
 
 def main() -> None:

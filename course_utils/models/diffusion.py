@@ -180,7 +180,8 @@ class PointDenoiser(nn.Module):
         return self.net(torch.cat([x, time_embedding(time, self.cfg.time_dim)], dim=1))
 
     def config_dict(self) -> dict:
-        return asdict(self.cfg)
+        """The config as plain JSON-able values (for checkpoints): tuples as lists."""
+        return {key: list(value) if isinstance(value, tuple) else value for key, value in asdict(self.cfg).items()}
 
 
 @dataclass(frozen=True)
@@ -245,4 +246,5 @@ class UNet(nn.Module):
         return self.head(h)
 
     def config_dict(self) -> dict:
-        return asdict(self.cfg)
+        """The config as plain JSON-able values (for checkpoints): tuples as lists."""
+        return {key: list(value) if isinstance(value, tuple) else value for key, value in asdict(self.cfg).items()}

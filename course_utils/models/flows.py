@@ -120,7 +120,8 @@ class Flow2d(nn.Module):
         return self.inverse(z)
 
     def config_dict(self) -> dict:
-        return asdict(self.cfg)
+        """The config as plain JSON-able values (for checkpoints): tuples as lists."""
+        return {key: list(value) if isinstance(value, tuple) else value for key, value in asdict(self.cfg).items()}
 
 
 # ----------------------------------------------------------------------------- MNIST
@@ -252,4 +253,5 @@ class ImageFlow(nn.Module):
         return self.inverse(z.to(next(self.parameters()).device))
 
     def config_dict(self) -> dict:
-        return asdict(self.cfg)
+        """The config as plain JSON-able values (for checkpoints): tuples as lists."""
+        return {key: list(value) if isinstance(value, tuple) else value for key, value in asdict(self.cfg).items()}
