@@ -550,17 +550,17 @@ class DenoisingDemo:
         import ipywidgets as w
         from IPython.display import display
 
-        steps = 100
+        steps = max(len(self.cloud_frames), len(self.digit_frames)) - 1  # one slider step per recorded frame
         position = w.IntSlider(min=0, max=steps, value=0, description="noise -> data", readout=False,
                                layout=w.Layout(width="420px"), style={"description_width": "110px"})
-        play = w.Play(min=0, max=steps, step=2, interval=120, description="play")
+        play = w.Play(min=0, max=steps, step=1, interval=150, description="play")
         w.jslink((play, "value"), (position, "value"))
         denoise_out = w.Output(layout=w.Layout(height="420px"))
 
         def redraw(*_) -> None:
             with denoise_out:
                 denoise_out.clear_output(wait=True)
-                display(self.figure(position.value / steps))
+                display(self.figure(position.value / max(steps, 1)))
 
         position.observe(redraw, names="value")
         redraw()
