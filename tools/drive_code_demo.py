@@ -15,72 +15,25 @@ The browser console is watched for errors. Latencies (action to changed image or
 
 from __future__ import annotations
 
-import argparse
-import json
-import re
 import sys
 import time
 from pathlib import Path
 
-from drive_gan_lab import button, drive_notebook, run_first_cell
+from drive_gan_lab import button, demo_main, image_sources, open_demo, wait_changed
 
 CELL = ("%matplotlib inline\nfrom course_utils import pretrained\nfrom course_utils.widgets import CodeDemo\n\n"
         "infogan = pretrained(\"mnist_infogan\")\n"
         "CodeDemo(infogan.G, infogan.D, code_names=[\"c1\", \"c2\"]).widget()")
 
 
-def image_sources(page) -> list[str]:
-    """The src of every image the widget's outputs show, in page order (left: the slider image; right: the pair)."""
-    return page.eval_on_selector_all(".jp-OutputArea-output img", "nodes => nodes.map(n => n.src)")
-
-
-def wait_changed(page, before: list[str], index: int, start: float, timeout: float = 10.0) -> float:
-    """Seconds from `start` (a perf_counter time taken just before the action) until image `index` differs from
-    `before[index]` (raises after `timeout`)."""
-    while time.perf_counter() - start < timeout:
-        now = image_sources(page)
-        if len(now) > index and now[index] != before[index]:
-            return time.perf_counter() - start
-        time.sleep(0.02)
-    raise TimeoutError(f"image {index} did not change within {timeout} s")
-
-
 def status(page) -> str:
     return page.locator(".widget-label").last.inner_text()
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("/tmp/code_demo"))
-    parser.add_argument("--port", type=int, default=8898)
-    parser.add_argument("--chromium", default="/usr/bin/chromium")
-    parser.add_argument("--width", type=int, default=1280)
-    parser.add_argument("--height", type=int, default=800)
-    args = parser.parse_args()
-    report: dict = {"viewport": [args.width, args.height], "checks": {}, "console_errors": []}
-
-    def on_console(message) -> None:
-        if message.type == "error":
-            report["console_errors"].append(message.text)
-
-    drive_notebook([CELL], "code_demo", drive, args.out, args.port, args.chromium, (args.width, args.height), report,
-                   on_console)
-    report["checks"]["no console error"] = not report["console_errors"]
-    (args.out / "drive_report.json").write_text(json.dumps(report, indent=2))
-    print(json.dumps(report, indent=2))
-    return 0 if all(report["checks"].values()) else 1
-
-
 def drive(page, out: Path, port: int, report: dict) -> None:
-    """Open the notebook, run the demo cell and use every control, filling `report`."""
-    page.goto(f"http://127.0.0.1:{port}/lab/tree/code_demo.ipynb?token=x")
-    page.wait_for_selector(".jp-Notebook", timeout=60_000)
-    page.get_by_text(re.compile(r"\| Idle")).wait_for(timeout=60_000)
-    report["widget_shown_s"] = run_first_cell(page, lambda: page.wait_for_function(
-        "() => document.querySelectorAll('.jp-OutputArea-output img').length >= 2", timeout=60_000))
-    time.sleep(1)
-    text = page.locator(".jp-OutputArea").first.inner_text()
-    report["checks"]["renders as controls, not text"] = "VBox(children" not in text and "Error displaying" not in text
+    """Open the notebook, run the demo cell and use every control, filling `report` (images: 0 the slider image, 1
+    the pair)."""
+    open_demo(page, port, "code_demo", report)
     report["checks"]["a slider per code and the game's buttons"] = (
         page.locator(".widget-slider").count() == 3 and button(page, "new pair").count() == 1)
     page.screenshot(path=str(out / "1_opened.png"))
@@ -126,4 +79,4 @@ def drive(page, out: Path, port: int, report: dict) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(demo_main(__doc__.splitlines()[0], CELL, "code_demo", drive, Path("/tmp/code_demo"), 8898))

@@ -104,6 +104,60 @@ def run_first_cell(page, wait_until_shown) -> float:
     return seconds
 
 
+def image_sources(page) -> list[str]:
+    """The src of every image the notebook's outputs show, in page order."""
+    return page.eval_on_selector_all(".jp-OutputArea-output img", "nodes => nodes.map(n => n.src)")
+
+
+def wait_changed(page, before: list[str], index: int, start: float, timeout: float = 10.0) -> float:
+    """Seconds from `start` (a perf_counter time taken just before the action) until image `index` differs from
+    `before[index]` (raises after `timeout`)."""
+    while time.perf_counter() - start < timeout:
+        now = image_sources(page)
+        if len(now) > index and now[index] != before[index]:
+            return time.perf_counter() - start
+        time.sleep(0.02)
+    raise TimeoutError(f"image {index} did not change within {timeout} s")
+
+
+def open_demo(page, port: int, name: str, report: dict, images: int = 2, timeout_s: float = 60.0) -> None:
+    """Open notebook `name`, run its one cell until its outputs show `images` images (report["widget_shown_s"]),
+    and check that the widget renders as controls, not as text (report["checks"])."""
+    page.goto(f"http://127.0.0.1:{port}/lab/tree/{name}.ipynb?token=x")
+    page.wait_for_selector(".jp-Notebook", timeout=60_000)
+    page.get_by_text(re.compile(r"\| Idle")).wait_for(timeout=60_000)
+    report["widget_shown_s"] = run_first_cell(page, lambda: page.wait_for_function(
+        f"() => document.querySelectorAll('.jp-OutputArea-output img').length >= {images}",
+        timeout=int(timeout_s * 1000)))
+    time.sleep(1)
+    text = page.locator(".jp-OutputArea").first.inner_text()
+    report["checks"]["renders as controls, not text"] = "VBox(children" not in text and "Error displaying" not in text
+
+
+def demo_main(description: str, cell: str, name: str, drive, default_out: Path, default_port: int) -> int:
+    """The command line of a one-cell demo driver: --out, --port, --chromium, --width, --height; runs `drive` on the
+    notebook, watches the console for errors, writes --out/drive_report.json; 0 when every check passed."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--out", type=Path, default=default_out)
+    parser.add_argument("--port", type=int, default=default_port)
+    parser.add_argument("--chromium", default="/usr/bin/chromium")
+    parser.add_argument("--width", type=int, default=1280)
+    parser.add_argument("--height", type=int, default=800)
+    args = parser.parse_args()
+    report: dict = {"viewport": [args.width, args.height], "checks": {}, "console_errors": []}
+
+    def on_console(message) -> None:
+        if message.type == "error":
+            report["console_errors"].append(message.text)
+
+    drive_notebook([cell], name, drive, args.out, args.port, args.chromium, (args.width, args.height), report,
+                   on_console)
+    report["checks"]["no console error"] = not report["console_errors"]
+    (args.out / "drive_report.json").write_text(json.dumps(report, indent=2))
+    print(json.dumps(report, indent=2))
+    return 0 if all(report["checks"].values()) else 1
+
+
 def button(page, text: str):
     """The widget button whose label is `text` (its icon is a font glyph beside the text)."""
     return page.locator("button.jupyter-button", has_text=re.compile(rf"^\W*{text}$"))
