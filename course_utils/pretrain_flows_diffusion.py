@@ -55,6 +55,7 @@ def sample_images(name: str, net: nn.Module, n: int, seed: int = SAMPLE_SEED, ba
     generator = torch.Generator().manual_seed(seed)
     device = next(net.parameters()).device
     net.eval()
+    schedule = NoiseSchedule(DIFFUSION_T)
     chunks = []
     for start in range(0, n, batch):
         size = min(batch, n - start)
@@ -65,9 +66,9 @@ def sample_images(name: str, net: nn.Module, n: int, seed: int = SAMPLE_SEED, ba
         kind, steps = settings["sampler"], settings["steps"]
         shape = (size, 1, 28, 28)
         if kind == "ddpm":
-            x = ddpm_sample(net, shape, NoiseSchedule(DIFFUSION_T), generator=generator, device=device)
+            x = ddpm_sample(net, shape, schedule, generator=generator, device=device)
         elif kind == "ddim":
-            x = ddim_sample(net, shape, NoiseSchedule(DIFFUSION_T), steps, generator=generator, device=device)
+            x = ddim_sample(net, shape, schedule, steps, generator=generator, device=device)
         else:
             x = ode_sample(net, shape, steps, settings.get("method", "heun"), generator=generator, device=device)
         chunks.append(x.cpu().clamp(-1, 1))

@@ -25,7 +25,7 @@ from torch import Tensor, nn
 from .engine import FRACTION, NON_NEGATIVE, POSITIVE, POSITIVE_INT, Trainer, check_config, cosine_decay, fraction
 from .metrics import dequantise, discrete_nll_nats
 from .models.diffusion import NoiseSchedule, diffusion_loss, flow_matching_loss
-from .precision import apply_gradients, resolve_precision
+from .precision import apply_gradients, choose_precision
 from .train import make_optimizer, update_average
 
 Objective = Callable[[Tensor], Tensor]  # a batch as the sampler gives it -> the scalar loss to minimise
@@ -86,7 +86,7 @@ class ObjectiveTrainer(Trainer):
         self.device = torch.device(device)
         self.net = net.to(self.device).train()
         self.objective, self.sample_batch, self.cfg = objective, sample_batch, cfg
-        self.precision = resolve_precision(None, self.device, cfg.amp)
+        self.precision = choose_precision(self.device, cfg.amp)
         self.scaler = self.precision.make_scaler()
         self.optimizer = make_optimizer(net, "adam", cfg.lr, (0.9, 0.999), self.device)
         modules = {"net": net}

@@ -491,13 +491,18 @@ class DenoisingDemo:
         self.cloud_frames, self.digit_frames = list(cloud_frames), list(digit_frames)
         self.data_points, self.warp, self.digits_label = data_points, list(warp or []), digits_label
 
+    @staticmethod
+    def _at(frames: Sequence[tuple[float, torch.Tensor]], position: float) -> tuple[float, torch.Tensor]:
+        """The frame at `position` in [0, 1] of a path (0: its first frame, the noise; 1: its last, the data)."""
+        return frames[round(position * (len(frames) - 1))]
+
     def figure(self, position: float) -> Figure:
         """The cloud and the digits at `position` in [0, 1] of their paths (0: noise, 1: data)."""
         from .plots import tile_images
         from .plots_generative import EXTENT
 
-        t_cloud, points = self.cloud_frames[round(position * (len(self.cloud_frames) - 1))]
-        t_digits, images = self.digit_frames[round(position * (len(self.digit_frames) - 1))]
+        t_cloud, points = self._at(self.cloud_frames, position)
+        t_digits, images = self._at(self.digit_frames, position)
         fig = Figure(figsize=(8.4, 4.0), layout="constrained")
         left, right = fig.subplots(1, 2)
         left.scatter(self.data_points[:, 0], self.data_points[:, 1], s=2, color="0.8")
@@ -532,8 +537,8 @@ class DenoisingDemo:
         fig = Figure(figsize=(2.4 * len(positions), 4.8), layout="constrained")
         axes = fig.subplots(2, len(positions))
         for column, position in enumerate(positions):
-            t_cloud, points = self.cloud_frames[round(position * (len(self.cloud_frames) - 1))]
-            t_digits, images = self.digit_frames[round(position * (len(self.digit_frames) - 1))]
+            t_cloud, points = self._at(self.cloud_frames, position)
+            t_digits, images = self._at(self.digit_frames, position)
             axes[0, column].scatter(points[:, 0], points[:, 1], s=2, color="tab:blue", alpha=0.5)
             axes[0, column].set_xlim(-EXTENT, EXTENT)
             axes[0, column].set_ylim(-EXTENT, EXTENT)
