@@ -51,7 +51,9 @@ pretrained: $(STAMP)
 	$(BIN)/python -m course_utils.pretrain gan1d mnist_classifier mnist_classifier2 mnist_gmm mnist_gan mnist_vae mnist_vae2d dcgan_cifar10 mnist_cgan mnist_cyclegan \
 		dcgan_cifar10_cpu_plain dcgan_cifar10_cpu_sn_hinge dcgan_cifar10_cpu_wgan_gp mixtures2d gan_lab \
 		shapes_reader mnist_infogan shapes \
-		mnist_flow mnist_diffusion mnist_flow_matching mnist_sampler_sweep mnist_model_table
+		mnist_flow mnist_diffusion mnist_flow_matching mnist_sampler_sweep mnist_model_table \
+		cifar10_classifier cifar10_sr_mse cifar10_sr_l1 cifar10_srgan cifar10_colour_l1 cifar10_pix2pix_colour \
+		mnist_m_pix2pix paired_quality
 
 # Mutation testing (issue 19), developer-only: installs requirements-dev.txt, then mutmut mutates the files in
 # pyproject.toml's [tool.mutmut] inside a scratch copy, mutants/ (git-ignored; tracked files are not touched), and

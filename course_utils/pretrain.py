@@ -19,6 +19,7 @@ from .metrics import gan1d_diagnostics
 from .mixtures2d import pretrain_mixtures2d
 from .pretrain_disentangling import PRETRAINERS as DISENTANGLING
 from .pretrain_flows_diffusion import PRETRAINERS as FLOWS_DIFFUSION
+from .pretrain_paired import PRETRAINERS as PAIRED
 from .models import gan1d
 from .precision import choose_precision, cpu_runs_bfloat16_natively
 from .recipes import (GAN1D, MNIST_CGAN, MNIST_CGAN_AVERAGE_CANDIDATES, MNIST_CLASSIFIER, MNIST_CLASSIFIER2,
@@ -578,6 +579,7 @@ PRETRAINERS["gan_lab"] = pretrain_gan_lab  # recordings for a widget, not weight
 PRETRAINERS["mixtures2d"] = pretrain_mixtures2d  # notebook 07: 54 runs; seed 0's networks and every run's numbers
 PRETRAINERS.update(DISENTANGLING)  # notebook 08: mnist_infogan, shapes_reader, the shapes table ("shapes": all)
 PRETRAINERS.update(FLOWS_DIFFUSION)  # notebook 09: mnist_flow, mnist_diffusion, mnist_flow_matching
+PRETRAINERS.update(PAIRED)  # notebook 10: the CIFAR-10 classifier, super-resolution, colourisation, MNIST-M
 
 
 def main() -> None:

@@ -24,10 +24,12 @@ from .models.gan1d import GAN1DConfig
 from .models.gan2d import GAN2DConfig
 from .models.infogan import InfoGANConfig
 from .models.mlp_gan import MLPGANConfig
+from .models.paired import CIFARClassifierConfig, SRResNetConfig, UNetGeneratorConfig
 from .models.vae import VAEConfig
 from .train import GANTrainConfig
 from .train_cyclegan import CycleGANTrainConfig
 from .train_flows_diffusion import ObjectiveTrainConfig
+from .train_paired import PairedTrainConfig
 from .train_infogan import ContrastiveWeights, InformationWeights
 from .train_vae import VAETrainConfig
 
@@ -214,6 +216,30 @@ DIFFUSION_T = 1000  # DDPM's number of noise steps (its linear schedule from 1e-
 TABLE_SAMPLERS = {"mnist_diffusion": {"sampler": "ddim", "steps": 20},
                   "mnist_flow_matching": {"sampler": "ode", "steps": 10, "method": "heun"}}
 
+# ---------------------------------------------------------------- notebook 10: paired translation
+# Every model trains on CIFAR-10 training images 0-44,999 (45,000-49,999: validation) or on notebook 06's MNIST-M
+# training images with their digits. The classifier gives SRGAN its perceptual loss (VGG cannot be downloaded here).
+CIFAR10_CLASSIFIER = Recipe(CIFARClassifierConfig(), {"epochs": 8, "batch_size": 128, "lr": 3e-3})
+# Regression: the pixel loss alone. SRResNet with Adam at 1e-3 (the paper: 1e-4 for 10^6 steps; 3,000 here).
+_SR_REGRESSION = PairedTrainConfig(steps=3000, batch_size=64, lr=1e-3, betas=(0.9, 0.999), pixel_loss="l2")
+CIFAR10_SR_MSE = Recipe(SRResNetConfig(), _SR_REGRESSION)
+CIFAR10_SR_L1 = Recipe(SRResNetConfig(), replace(_SR_REGRESSION, pixel_loss="l1"))
+# SRGAN: starts from cifar10_sr_mse (as the paper starts from SRResNet-MSE); perceptual loss (relative squared error
+# of the classifier's second-block features) plus the adversarial term. The paper weighs the adversarial term 1e-3
+# against VGG features on another scale; 5e-3 here, against features normalised by their energy.
+CIFAR10_SRGAN = Recipe(SRResNetConfig(), PairedTrainConfig(steps=2000, batch_size=64, lr=1e-4, betas=(0.9, 0.999),
+                                                           pixel_weight=0.0, perceptual_weight=1.0,
+                                                           adversarial_weight=5e-3, conditional_d=False))
+# Colourisation, pix2pix's own ablation: L1 alone against L1 x 100 plus the conditional GAN (Adam 2e-4, beta1 0.5).
+_COLOUR_NET = UNetGeneratorConfig(in_channels=1, out_channels=3, width=32, levels=3)
+CIFAR10_COLOUR_L1 = Recipe(_COLOUR_NET, PairedTrainConfig(steps=4000, pixel_loss="l1"))
+CIFAR10_PIX2PIX_COLOUR = Recipe(_COLOUR_NET, PairedTrainConfig(steps=4000, pixel_loss="l1", pixel_weight=100.0,
+                                                                adversarial_weight=1.0))
+# Paired MNIST-M -> MNIST, against notebook 06's unpaired CycleGAN on the same images.
+MNIST_M_PIX2PIX = Recipe(UNetGeneratorConfig(in_channels=3, out_channels=3, width=32, levels=2),
+                         PairedTrainConfig(steps=2000, pixel_loss="l1", pixel_weight=100.0, adversarial_weight=1.0))
+PAIRED_DISCRIMINATOR_WIDTH = 32  # notebook 06's PatchGAN, d_width
+
 RECIPES: dict[str, Recipe] = {
     "gan1d": GAN1D, "mnist_gan": MNIST_GAN, "dcgan_cifar10": DCGAN_CIFAR10, "mnist_cgan": MNIST_CGAN,
     "mnist_cyclegan": MNIST_CYCLEGAN, "mnist_vae": MNIST_VAE, "mnist_vae2d": MNIST_VAE2D, "mnist_gmm": MNIST_GMM,
@@ -223,4 +249,7 @@ RECIPES: dict[str, Recipe] = {
     "mnist_infogan": MNIST_INFOGAN, "shapes_infogan_s0": SHAPES_INFOGAN, "shapes_infogan_cr_s0": SHAPES_INFOGAN,
     "shapes_beta_vae_s0": SHAPES_BETA_VAE,
     "mnist_flow": MNIST_FLOW, "mnist_diffusion": MNIST_DIFFUSION, "mnist_flow_matching": MNIST_FLOW_MATCHING,
+    "cifar10_classifier": CIFAR10_CLASSIFIER, "cifar10_sr_mse": CIFAR10_SR_MSE, "cifar10_sr_l1": CIFAR10_SR_L1,
+    "cifar10_srgan": CIFAR10_SRGAN, "cifar10_colour_l1": CIFAR10_COLOUR_L1, "cifar10_pix2pix_colour": CIFAR10_PIX2PIX_COLOUR,
+    "mnist_m_pix2pix": MNIST_M_PIX2PIX,
 }

@@ -585,3 +585,106 @@ class DenoisingDemo:
             redraw_warp()
             parts += [w.HTML("<b>A flow, layer by layer</b>: the grid of z pushed back to x"), stage, warp_out]
         return w.VBox(parts)
+
+
+class WipeDemo:
+    """A wipe between the answers of several methods on one image (notebook 10): the left part of the picture from
+    one method, the right part from another, the boundary on a slider; under it, each method's PSNR and SSIM for that
+    image against the ground truth.
+
+    images: method -> uint8 (N, 3, H, W), in the order to offer, the ground truth under `truth`; inputs: the models'
+    uint8 inputs (N, C, h, w), drawn small beside the wipe; indices: the images offered (default: all)."""
+
+    def __init__(self, images: dict[str, torch.Tensor], inputs: torch.Tensor, truth: str = "ground truth",
+                 indices: Sequence[int] | None = None):
+        from .image_metrics import psnr, ssim
+
+        if truth not in images:
+            raise ValueError(f"WipeDemo needs the ground truth among the images, under {truth!r}; got {list(images)}")
+        shapes = {name: tuple(x.shape) for name, x in images.items()}
+        if len(set(shapes.values())) != 1:
+            raise ValueError(f"WipeDemo needs images of one shape for every method, got {shapes}")
+        self.images, self.inputs, self.truth = images, inputs, truth
+        self.methods = list(images)
+        self.indices = list(indices) if indices is not None else list(range(len(inputs)))
+        target = images[truth]
+        self.scores = {name: (psnr(x, target), ssim(x, target)) for name, x in images.items() if name != truth}
+
+    def composite(self, index: int, left: str, right: str, position: float) -> torch.Tensor:
+        """Image `index` (H, W, 3) in [0, 1]: columns left of `position` (0..1 of the width) from `left`, the rest
+        from `right`."""
+        width = self.images[left].shape[-1]
+        split = round(position * width)
+        picture = torch.cat([self.images[left][index][..., :split], self.images[right][index][..., split:]], dim=-1)
+        return picture.permute(1, 2, 0).float() / 255
+
+    def numbers(self, index: int) -> str:
+        """PSNR and SSIM of every method for image `index`, one line each."""
+        lines = [f"{'':<22}{'PSNR':>8}{'SSIM':>7}"]
+        for name, (psnr_values, ssim_values) in self.scores.items():
+            lines.append(f"{name:<22}{psnr_values[index].item():>6.1f}dB{ssim_values[index].item():>7.3f}")
+        return "\n".join(lines)
+
+    def figure(self, index: int, left: str, right: str, position: float, scale: float = 1.0) -> Figure:
+        """The input, the wipe with its boundary, and the numbers, for image `index`."""
+        fig = Figure(figsize=(9.6 * scale, 4.2 * scale), layout="constrained")
+        small, big, text = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1, 2.6, 2.2]})
+        source = self.inputs[index]
+        small.imshow(source.permute(1, 2, 0).squeeze(-1).float().numpy() / 255, cmap="gray", vmin=0, vmax=1,
+                     interpolation="nearest")
+        small.set_title(f"input, {source.shape[-1]}x{source.shape[-2]}", fontsize=11 * scale)
+        big.imshow(self.composite(index, left, right, position).numpy(), interpolation="nearest")
+        width = self.images[left].shape[-1]
+        big.axvline(position * width - 0.5, color="white", linewidth=2)
+        big.set_title(f"<- {left}  |  {right} ->", fontsize=12 * scale)
+        for ax in (small, big, text):
+            ax.set_axis_off()
+        text.text(0, 0.5, self.numbers(index), family="monospace", fontsize=10 * scale, va="center")
+        text.set_title(f"test image {index}", fontsize=11 * scale)
+        return fig
+
+    def static_figure(self, indices: Sequence[int] | None = None) -> Figure:
+        """A few images, every method side by side, with each one's PSNR under it."""
+        indices = list(indices) if indices is not None else self.indices[:4]
+        columns = ["input", *self.methods]
+        fig = Figure(figsize=(1.7 * len(columns), 1.9 * len(indices)), layout="constrained")
+        axes = fig.subplots(len(indices), len(columns), squeeze=False)
+        for row, index in enumerate(indices):
+            for column, name in enumerate(columns):
+                ax = axes[row, column]
+                picture = self.inputs[index] if name == "input" else self.images[name][index]
+                ax.imshow(picture.permute(1, 2, 0).squeeze(-1).float().numpy() / 255, cmap="gray", vmin=0, vmax=1,
+                          interpolation="nearest")
+                ax.set_xticks([])
+                ax.set_yticks([])
+                if row == 0:
+                    ax.set_title(name, fontsize=10)
+                if name in self.scores:
+                    ax.set_xlabel(f"{self.scores[name][0][index].item():.1f} dB", fontsize=9)
+        return fig
+
+    def widget(self):
+        """An image chooser, the two methods of the wipe, and the wipe slider."""
+        import ipywidgets as w
+        from IPython.display import display
+
+        choose = w.Dropdown(options=[(f"test image {i}", i) for i in self.indices], value=self.indices[0],
+                            description="image", layout=w.Layout(width="240px"))
+        left = w.Dropdown(options=self.methods, value=self.methods[0], description="left",
+                          layout=w.Layout(width="260px"))
+        right = w.Dropdown(options=self.methods, value=self.methods[-1], description="right",
+                           layout=w.Layout(width="260px"))
+        position = w.FloatSlider(min=0.0, max=1.0, step=1 / 32, value=0.5, description="wipe", readout=False,
+                                 continuous_update=True, layout=w.Layout(width="520px"))
+        out = w.Output(layout=w.Layout(height="440px"))
+
+        def redraw(*_) -> None:
+            with out:
+                out.clear_output(wait=True)
+                display(self.figure(choose.value, left.value, right.value, position.value))
+
+        for control in (choose, left, right, position):
+            control.observe(redraw, names="value")
+        redraw()
+        return w.VBox([w.HTML("<b>Drag the wipe</b>: left of the white line one method, right of it another"),
+                       w.HBox([choose, left, right]), position, out])

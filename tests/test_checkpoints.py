@@ -78,7 +78,7 @@ def test_pretrained_with_a_tampered_manifest_hash_is_refused(tmp_path):
     (tmp_path / "gan1d.safetensors").write_bytes((source / "gan1d.safetensors").read_bytes())
     with pytest.raises(CheckpointError, match="sha256"):
         checkpoints.load_pretrained("gan1d", {"G": Generator(), "D": Discriminator()}, directory=tmp_path)
-    with pytest.raises(CheckpointError, match="the names are: dcgan_cifar10, .*gan1d"):
+    with pytest.raises(CheckpointError, match="the names are: .*dcgan_cifar10, .*gan1d"):
         checkpoints.load_pretrained("no_such_model", {"G": Generator()}, directory=tmp_path)
 
 

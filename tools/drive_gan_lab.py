@@ -147,8 +147,9 @@ def demo_main(description: str, cell: str, name: str, drive, default_out: Path, 
     report: dict = {"viewport": [args.width, args.height], "checks": {}, "console_errors": []}
 
     def on_console(message) -> None:
-        if message.type == "error":
-            report["console_errors"].append(message.text)
+        if message.type == "error":  # with the address, so that a failed resource says which one
+            url = (message.location or {}).get("url", "")
+            report["console_errors"].append(f"{message.text} ({url})" if url else message.text)
 
     drive_notebook([cell], name, drive, args.out, args.port, args.chromium, (args.width, args.height), report,
                    on_console)
