@@ -105,7 +105,7 @@ $$
 
 and with the absolute error the conditional median, pixel by pixel. Where $x$ determines $y$ that is the right
 answer. Where it does not, the mean of all the $y$ that fit $x$ is none of them: many sharp edges in slightly
-different places average to a soft ramp; a grey car that could be red or blue averages to a dull brown.
+different places average to a soft ramp; a grey car that could be red, blue or white gets a dull colour in between.
 
 The generator here is SRResNet (Ledig et al. 2017), shrunk to 32 channels and 4 residual blocks. It adds its output
 to the bicubic upsampling, so it starts as bicubic and learns the missing detail. First a short run from scratch
@@ -154,7 +154,7 @@ assert (sr_spectra["cifar10_sr_mse"][high] / sr_spectra["ground truth"][high]).m
 
 md(r"""
 At 12–16 cycles per image, finer than anything the 8x8 input holds, the regression models have no more power than
-bicubic interpolation: what they add is at the middle frequencies (4–10 cycles), where the input still says something.
+bicubic interpolation: what they add is below about 10 cycles, where the input still says something.
 
 The same average in colour: a grey pixel fits many colours, and the L1 model (the conditional median of each
 channel) paints the safe middle. Colourfulness (Hasler and Süsstrunk 2003) is 0 for a grey image and rises with the
@@ -215,10 +215,10 @@ display(plots_paired.plot_spectra({k: sr_spectra[k] for k in ("bicubic", "cifar1
 """)
 
 md(r"""
-pix2pix paints with more colour than the L1 model, often the right one (the horse, the fire engine's red is still
-missed), and in blotches where it guesses. SRGAN's spectrum is closer to the data's at every frequency above 5 cycles,
+pix2pix paints with more colour than the L1 model, sometimes the right one (the horse's brown), often not (the fire
+engine's red is missed), and in blotches where it guesses. SRGAN's spectrum is closer to the data's at every frequency above 5 cycles,
 but its peaks at 11 and 16 cycles are a regular grain, visible in its pictures: a known artefact of sub-pixel
-convolution (Aitken et al. 2017), which a longer training usually smooths away.
+convolution (Aitken et al. 2017).
 
 ## 4. The perception-distortion trade-off
 
@@ -273,8 +273,9 @@ perception side, as Inception measures it, does **not** hold with these models: 
 regression models' (its KID slightly lower), and pix2pix's FID and KID are both higher than the L1 model's. The
 adversarial terms did move what they should (SRGAN's high-frequency power towards the data's, section 3; pix2pix's
 colourfulness from 13.7 to 22.6 against the data's 33.9), but they also drew the grain and the colour blotches seen
-above, and Inception counts those against them. The SRGAN paper's finding was made with a 16-block generator, VGG
-features and about $10^5$ steps on a GPU; these models had minutes on two CPU cores, and their recipes were not
+above, and Inception counts those against them. The SRGAN paper's finding was made with a 16-block generator, VGG-19
+features and $10^6$ updates of SRResNet, then $2 \cdot 10^5$ of SRGAN, on a GPU; these models had minutes on two CPU
+cores, and their recipes were not
 tuned for FID. Where the trade-off is reached is a question of training, and this notebook does not reach it.
 """)
 
