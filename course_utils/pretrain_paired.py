@@ -210,34 +210,40 @@ def method_outputs(split: str = "test") -> dict[str, dict[str, Tensor]]:
     return outputs
 
 
-def record_paired_quality() -> None:
+def record_paired_quality(only: tuple[str, ...] = ()) -> None:
     """PSNR, SSIM, colourfulness and FID/KID (Inception) of every CIFAR-10 method on the test split, against
-    QUALITY_REFERENCE validation images, into RECORDINGS.json as paired_quality."""
-    from .checkpoints import RECORDINGS, write_index_entry
+    QUALITY_REFERENCE validation images, into RECORDINGS.json as paired_quality. `only`: re-measure just these rows
+    ("task/method", e.g. after one model was retrained) and keep the others as recorded."""
+    from .checkpoints import RECORDINGS, read_manifest, write_index_entry
     from .data import paired
     from .fid import INCEPTION_PACKAGE, fid_kid, inception_features
     from .image_metrics import colourfulness, distortion
 
     start = time.perf_counter()
     reference = inception_features(paired.super_resolution("validation")["target"][:QUALITY_REFERENCE])
-    rows = {}
+    rows = dict(read_manifest(index=RECORDINGS)["paired_quality"]["rows"]) if only else {}
     for task, methods in method_outputs("test").items():
         targets = methods["ground truth"]
         for method, images in methods.items():
+            if only and f"{task}/{method}" not in only:
+                continue
             row = {key: round(value, 4) for key, value in distortion(images, targets).items()} if method != "ground truth" else {}
             row.update({key: round(value, 3) for key, value in fid_kid(inception_features(images), reference).items()})
             row["colourfulness"] = round(colourfulness(images).mean().item(), 3)
             rows[f"{task}/{method}"] = row
             print(task, method, row)
     write_index_entry("paired_quality", {
-        "command": "python -m course_utils.pretrain paired_quality", "hardware": hardware(),
+        "command": "python -m course_utils.pretrain paired_quality" + (
+            f" (rows {', '.join(only)} re-measured by record_paired_quality(only=...))" if only else ""), "hardware": hardware(),
         "threads": torch.get_num_threads(), "seconds": round(time.perf_counter() - start, 1),
         "evaluation": f"the test images present ({len(targets):,}): each method's uint8 outputs against their targets "
                       "(psnr_db, ssim by torchmetrics, mae in uint8 levels) and, as a set, FID and KID x1000 (10 "
                       f"subsets of 1,000) in the Inception-v3 pool3 features of {INCEPTION_PACKAGE} against "
                       f"{QUALITY_REFERENCE:,} validation images (CIFAR-10 training images 45,000-46,999); 'ground "
-                      "truth' is the test images themselves: the floor of FID at these sizes",
-        "rows": rows}, index=RECORDINGS)
+                      "truth' is the test images themselves: the floor of FID at these sizes; psnr_db: each image capped at 100 dB "
+                      "(image_metrics.PSNR_CAP_DB) before the mean (the grey input equals the target where a CIFAR-10 "
+                      "photo is grey)",
+        "rows": rows, **({"rows_re_measured": list(only)} if only else {})}, index=RECORDINGS)
 
 
 PRETRAINERS = {"cifar10_classifier": pretrain_cifar10_classifier,
