@@ -6,19 +6,11 @@ A developer's tool: the notebook is edited here, where the cells read as one Pyt
 
 from __future__ import annotations
 
-from pathlib import Path
+from notebook_cells import NotebookCells
 
-import nbformat
-
-CELLS: list[tuple[str, str]] = []
-
-
-def md(text: str) -> None:
-    CELLS.append(("markdown", text.strip("\n")))
-
-
-def code(text: str) -> None:
-    CELLS.append(("code", text.strip("\n")))
+NOTEBOOK = NotebookCells()
+md, code = NOTEBOOK.md, NOTEBOOK.code
+CELLS = NOTEBOOK.cells
 
 
 md(r"""
@@ -527,14 +519,7 @@ Fréchet distance against the GAN's; or sample the DDPM model with the full chai
 
 
 def main() -> None:
-    notebook = nbformat.v4.new_notebook()
-    notebook.cells = [nbformat.v4.new_markdown_cell(text) if kind == "markdown" else nbformat.v4.new_code_cell(text)
-                      for kind, text in CELLS]
-    notebook.metadata = {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-                         "language_info": {"name": "python"}}
-    path = Path(__file__).resolve().parents[1] / "notebooks" / "09_flows_diffusion.ipynb"
-    nbformat.write(notebook, path)
-    print(f"wrote {path} ({len(CELLS)} cells)")
+    NOTEBOOK.write("09_flows_diffusion.ipynb")
 
 
 if __name__ == "__main__":

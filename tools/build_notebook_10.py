@@ -6,19 +6,11 @@ A developer's tool: the notebook is edited here, where the cells read as one Pyt
 
 from __future__ import annotations
 
-from pathlib import Path
+from notebook_cells import NotebookCells
 
-import nbformat
-
-CELLS: list[tuple[str, str]] = []
-
-
-def md(text: str) -> None:
-    CELLS.append(("markdown", text.strip("\n")))
-
-
-def code(text: str) -> None:
-    CELLS.append(("code", text.strip("\n")))
+NOTEBOOK = NotebookCells()
+md, code = NOTEBOOK.md, NOTEBOOK.code
+CELLS = NOTEBOOK.cells
 
 
 md(r"""
@@ -370,14 +362,7 @@ pix2pix's paper found its outputs sharp but often wrong.
 
 
 def main() -> None:
-    notebook = nbformat.v4.new_notebook()
-    notebook.cells = [nbformat.v4.new_markdown_cell(text) if kind == "markdown" else nbformat.v4.new_code_cell(text)
-                      for kind, text in CELLS]
-    notebook.metadata = {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-                         "language_info": {"name": "python"}}
-    path = Path(__file__).resolve().parents[1] / "notebooks" / "10_paired_translation.ipynb"
-    nbformat.write(notebook, path)
-    print(f"wrote {path} ({len(CELLS)} cells)")
+    NOTEBOOK.write("10_paired_translation.ipynb")
 
 
 if __name__ == "__main__":
