@@ -16,6 +16,8 @@ import torch
 from torch import Tensor
 from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
 
+from .data.paired import LUMA_WEIGHTS
+
 
 def _check_pair(outputs: Tensor, targets: Tensor, caller: str) -> None:
     if outputs.dtype != torch.uint8 or targets.dtype != torch.uint8:
@@ -73,7 +75,7 @@ def radial_power_spectrum(images: Tensor) -> Tensor:
         raise ValueError(f"radial_power_spectrum needs uint8 images (N, 1 or 3, H, W), got {images.dtype} "
                          f"{tuple(images.shape)}")
     x = images.double()
-    luma = x.mean(1) if x.shape[1] == 1 else (x * torch.tensor([0.299, 0.587, 0.114], dtype=x.dtype)[:, None, None]).sum(1)
+    luma = x.mean(1) if x.shape[1] == 1 else (x * torch.tensor(LUMA_WEIGHTS, dtype=x.dtype)[:, None, None]).sum(1)
     luma = luma - luma.mean(dim=(1, 2), keepdim=True)  # the mean (radius 0) says nothing about blur
     power = torch.fft.fft2(luma).abs().square().mean(0)
     height, width = power.shape
