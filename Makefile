@@ -48,7 +48,7 @@ bench: $(STAMP)
 	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 pretrained: $(STAMP)
-	$(BIN)/python -m course_utils.pretrain gan1d mnist_classifier mnist_classifier2 mnist_gmm mnist_gan mnist_vae mnist_vae2d dcgan_cifar10 mnist_cgan mnist_cyclegan \
+	$(BIN)/python -m course_utils.pretrain gan1d gan1d_replay mnist_classifier mnist_classifier2 mnist_gmm mnist_gan mnist_vae mnist_vae2d dcgan_cifar10 mnist_cgan mnist_cyclegan \
 		dcgan_cifar10_cpu_plain dcgan_cifar10_cpu_sn_hinge dcgan_cifar10_cpu_wgan_gp mixtures2d gan_lab \
 		shapes_reader mnist_infogan shapes \
 		mnist_flow mnist_diffusion mnist_flow_matching mnist_sampler_sweep mnist_model_table \

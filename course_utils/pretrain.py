@@ -567,6 +567,26 @@ def pretrain_gan_lab(seed: int = 0) -> None:
     record_all(seed)
 
 
+def pretrain_gan1d_replay(seed: int = 0, steps: int = 1500, snapshots: int = 30) -> None:
+    """The 1-D GAN demo's replay (notebooks/demos.ipynb): a fresh run of recipes.GAN1D for `steps` steps, a lecture
+    panel every steps/snapshots steps (data/pretrained/gan1d_replay.npz, listed in RECORDINGS.json)."""
+    from .checkpoints import RECORDINGS, pretrained_dir, sha256sum, write_index_entry
+    from .widgets.adversarial import GAN1D_REPLAY, record_gan1d_run, save_snapshots
+
+    torch.set_num_threads(1)
+    start = time.perf_counter()
+    trainer, recorded = record_gan1d_run(steps, snapshots, seed)
+    seconds = time.perf_counter() - start
+    path = save_snapshots(pretrained_dir() / f"{GAN1D_REPLAY}.npz", recorded)
+    metrics = {key: round(value, 5) for key, value in gan1d_diagnostics(trainer.G, trainer.D, gaussian_1d()).items()}
+    write_index_entry(GAN1D_REPLAY, {
+        "file": path.name, "sha256": sha256sum(path), "what": "lecture panels (plots.Snapshot) of one 1-D GAN run",
+        "train_config": asdict(trainer.cfg), "data": repr(gaussian_1d()), "seed": seed, "frames": len(recorded),
+        "command": "python -m course_utils.pretrain gan1d_replay", "hardware": hardware(), "threads": 1,
+        "seconds": round(seconds, 1), "metrics_at_the_last_step": metrics}, index=RECORDINGS)
+    print(f"gan1d_replay: {len(recorded)} panels of {steps} steps in {seconds:.1f} s -> {path.name}; {metrics}")
+
+
 # Each name's training command (the recipes themselves are in course_utils.recipes).
 PRETRAINERS = {"gan1d": pretrain_gan1d, "mnist_classifier": pretrain_mnist_classifier,
                "mnist_classifier2": pretrain_mnist_classifier2, "mnist_gan": pretrain_mnist_gan,
@@ -576,6 +596,7 @@ PRETRAINERS = {"gan1d": pretrain_gan1d, "mnist_classifier": pretrain_mnist_class
                **{name: (lambda name=name: pretrain_dcgan_cifar10_variant(name)) for name in DCGAN_CIFAR10_VARIANTS}}
 
 PRETRAINERS["gan_lab"] = pretrain_gan_lab  # recordings for a widget, not weights
+PRETRAINERS["gan1d_replay"] = pretrain_gan1d_replay  # the same for the 1-D GAN demo
 PRETRAINERS["mixtures2d"] = pretrain_mixtures2d  # notebook 07: 54 runs; seed 0's networks and every run's numbers
 PRETRAINERS.update(DISENTANGLING)  # notebook 08: mnist_infogan, shapes_reader, the shapes table ("shapes": all)
 PRETRAINERS.update(FLOWS_DIFFUSION)  # notebook 09: mnist_flow, mnist_diffusion, mnist_flow_matching

@@ -87,8 +87,9 @@ def perceptual_features(classifier: nn.Module, targets: Tensor | None = None):
     return lambda x: classifier.perceptual_features(x) / scale
 
 
-def build(name: str):
-    """The untrained generator and discriminator of paired model `name` (its recipe's networks)."""
+def build(name: str, conditional_d: bool | None = None):
+    """The untrained generator and discriminator of paired model `name` (its recipe's networks; `conditional_d`
+    overrides whether D also sees the source image)."""
     from .models.cyclegan import CycleGANConfig, PatchDiscriminator, init_weights
     from .models.paired import SRResNet, UNetGenerator
 
@@ -96,7 +97,8 @@ def build(name: str):
     G = SRResNet(recipe.model) if task == "super_resolution" else UNetGenerator(recipe.model)
     D = None
     if recipe.train.adversarial_weight > 0:
-        channels = 3 + (recipe.model.in_channels if recipe.train.conditional_d else 0)
+        conditional = recipe.train.conditional_d if conditional_d is None else conditional_d
+        channels = 3 + (recipe.model.in_channels if conditional else 0)
         D = PatchDiscriminator(CycleGANConfig(channels=channels, d_width=PAIRED_DISCRIMINATOR_WIDTH))
         D.apply(init_weights)
     return G, D

@@ -61,9 +61,10 @@ def test_slerp_ends_and_norm():
 def test_latent_walk_demo_slider_and_button():
     demo = LatentWalkDemo(mlp_gan.Generator(), seed=0)
     assert demo.frames(5).shape == (5, 1, 28, 28)
-    ui = demo.widget()
-    slider, new = ui.children[0].children
+    demo.widget()
+    slider, new = demo.controls["t"], demo.controls["new sample"]
     z0 = demo.z0.clone()
     slider.value = 0.5
+    assert demo.t == 0.5 and "t = 0.50" in demo.figure(0.5).axes[0].get_title()
     new.click()
     assert not torch.equal(z0, demo.z0)

@@ -160,9 +160,11 @@ def test_latent_2d_demo_decodes_the_slider_position():
     from course_utils.widgets import Latent2DDemo
 
     demo = Latent2DDemo(VAE(VAEConfig(latent=2, hidden=32)).decoder)
-    z1, z2 = demo.widget().children[0].children
-    z1.value, z2.value = 1.5, -0.5
+    demo.widget()
+    demo.controls["z1"].value, demo.controls["z2"].value = 1.5, -0.5
     assert demo.z.tolist() == [[1.5, -0.5]]
+    manifold, image = demo.figure().axes  # the red dot on the manifold follows the sliders
+    assert manifold.lines[0].get_xydata().tolist() == [[1.5, -0.5]] and "(1.50, -0.50)" in image.get_title()
     images = demo.decode(demo.z)
     assert images.shape == (1, 1, 28, 28) and images.min() >= -1 and images.max() <= 1
     assert isinstance(demo.static_figure(points=5), Figure)
