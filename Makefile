@@ -5,11 +5,13 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 KERNEL := generative-course
 
-.PHONY: help setup lab test unit notebooks bench pretrained mutation clean
+.PHONY: help setup lab present test test-browser unit notebooks bench pretrained mutation clean
 
 help:
 	@echo "make lab         start JupyterLab on notebooks/ (sets up .venv on first use)"
+	@echo "make present     every instructor demo in one Voila page (notebooks/demos.ipynb), sized for a projector"
 	@echo "make test        unit tests + every notebook under nbval, fast budget (COURSE_FAST=1), 2 workers"
+	@echo "make test-browser  every demo in headless Chromium, in JupyterLab and in Voila (screenshots: browser-report/)"
 	@echo "make setup       create .venv and install requirements.txt and requirements-fid.txt"
 	@echo "make unit        unit tests only"
 	@echo "make notebooks   re-run every notebook at the full budget and save its outputs"
@@ -31,6 +33,18 @@ lab: $(STAMP)
 	$(BIN)/python -m ipykernel install --user --name $(KERNEL) --display-name "Python (generative-models course)"
 	PYTORCH_ENABLE_MPS_FALLBACK=1 $(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/
 
+# Instructor mode: only the demos' titles, sentences and widgets (no code), on localhost. PORT=8866 by default.
+# share/jupyter/voila/templates/course: Voila's page without its links to a CDN (they fail offline).
+PORT ?= 8866
+present: $(STAMP)
+	@echo "Voila is starting the demos at http://localhost:$(PORT)/ (first paint about half a minute; Ctrl+C stops it)"
+	cd notebooks && PYTORCH_ENABLE_MPS_FALLBACK=1 JUPYTER_PATH=$(CURDIR)/share/jupyter ../$(BIN)/voila demos.ipynb \
+		--template=course --no-browser --port=$(PORT) --Voila.ip=127.0.0.1 --VoilaExecutor.timeout=600
+
+# The demos in a real browser (tests/browser): JupyterLab and Voila, 1920x1080; skips without Chromium.
+test-browser: $(STAMP)
+	$(BIN)/python -m pytest tests/browser -p no:cacheprovider -v
+
 # One pytest run, so one summary line. Two workers of one thread each (pytest-xdist): a notebook's cells
 # stay together in one kernel (--dist loadscope), the notebooks go first because they are the long ones.
 TEST_WORKERS ?= 2
@@ -51,7 +65,7 @@ pretrained: $(STAMP)
 	$(BIN)/python -m course_utils.pretrain gan1d gan1d_replay mnist_classifier mnist_classifier2 mnist_gmm mnist_gan mnist_vae mnist_vae2d dcgan_cifar10 mnist_cgan mnist_cyclegan \
 		dcgan_cifar10_cpu_plain dcgan_cifar10_cpu_sn_hinge dcgan_cifar10_cpu_wgan_gp mixtures2d gan_lab \
 		shapes_reader mnist_infogan shapes \
-		mnist_flow mnist_diffusion mnist_flow_matching mnist_sampler_sweep mnist_model_table \
+		mnist_flow mnist_diffusion mnist_flow_matching mnist_sampler_sweep mnist_model_table denoising_demo \
 		cifar10_classifier cifar10_sr_mse cifar10_sr_l1 cifar10_srgan cifar10_colour_l1 cifar10_pix2pix_colour \
 		mnist_m_pix2pix paired_quality
 

@@ -441,20 +441,23 @@ class GANLab:
         """Build the ipywidgets interface and return it; display it in a notebook cell."""
         import ipywidgets as w
 
+        from .widgets.display import PRESETS, DemoBox, image_layout, preset, slider_layout
+
         rec = self.recording()
-        image = w.Image(format="png", layout=w.Layout(width="560px"))
+        dpi = round(80 * preset().dpi / PRESETS["notebook"].dpi)  # 80 in the notebook; more on a projector
+        image = w.Image(format="png", layout=image_layout())
         status = w.HTML()
         last = len(rec.frames) - 1
         replay = w.Play(min=0, max=last, value=0, interval=200, description="replay")
-        frame_slider = w.IntSlider(min=0, max=last, value=0, description="recorded", layout=w.Layout(width="380px"))
+        frame_slider = w.IntSlider(min=0, max=last, value=0, description="recorded", layout=slider_layout(0.9))
         w.jslink((replay, "value"), (frame_slider, "value"))
         live = w.ToggleButton(description="train live", icon="play", button_style="success")
         step = w.Button(description="step", icon="step-forward")
         reset = w.Button(description="reset", icon="undo")
         loss = w.Dropdown(options=[l for l in LOSSES if (self.dataset, l) in self.recordings], value=self.loss,
-                          description="loss", layout=w.Layout(width="200px"))
+                          description="loss", layout=w.Layout(width="auto"))
         dataset = w.Dropdown(options=sorted({d for d, _ in self.recordings}), value=self.dataset,
-                             description="data", layout=w.Layout(width="200px"))
+                             description="data", layout=w.Layout(width="auto"))
         slider = dict(base=10, min=-5, max=-1, step=0.25, readout_format=".1e", continuous_update=False)
         lr_d = w.FloatLogSlider(value=rec.settings["lr_d"], description="lr D", **slider)
         lr_g = w.FloatLogSlider(value=rec.settings["lr_g"], description="lr G", **slider)
@@ -466,7 +469,7 @@ class GANLab:
             if key not in canvas:
                 canvas.clear()
                 canvas[key] = LabCanvas(mixture_of(self.dataset), GAN_LOSSES[lab_recipe(self.loss).train.loss].logit,
-                                        frame)
+                                        frame, dpi=dpi)
             text = self.caption(frame, is_live)
             title = text.split(":")[0].split(";")[0]  # "GAN on the grid, live, step 40"
             image.value = canvas[key].render(frame, title)
@@ -545,8 +548,8 @@ class GANLab:
         self.controls = {"replay": replay, "frame": frame_slider, "live": live, "step": step, "reset": reset,
                          "loss": loss, "dataset": dataset, "lr_d": lr_d, "lr_g": lr_g, "k": k, "image": image,
                          "status": status}
-        return w.VBox([w.HBox([replay, frame_slider, live, step, reset]), w.HBox([loss, dataset, k]),
-                       w.HBox([lr_d, lr_g]), status, image])
+        return DemoBox([w.HBox([w.Label("replay"), replay, frame_slider, live, step, reset]), w.HBox([loss, dataset, k]),
+                        w.HBox([lr_d, lr_g]), status, image], self.static_figure, "gan_lab")
 
 
 def record_all(seed: int = 0, n_frames: int = 40, directory: Path | None = None) -> dict:

@@ -269,3 +269,83 @@ def record_model_table() -> None:
 
 PRETRAINERS["mnist_sampler_sweep"] = record_sampler_sweep  # recordings, not weights
 PRETRAINERS["mnist_model_table"] = record_model_table
+
+
+DENOISING_DEMO = "denoising_demo"  # notebooks/demos.ipynb's recorded paths (RECORDINGS.json)
+
+
+def record_denoising_demo(seed: int = 0, points: int = 500, digits: int = 9) -> None:
+    """The denoising demo's frames, recorded so that it shows at once (notebooks/demos.ipynb): a 2-D DDPM on two
+    moons trained as notebook 09 trains it at the full budget (5,000 steps), its 1,000-step chain for `points`
+    points (every 20th step); the committed mnist_diffusion's chain for `digits` digits (every 40th step, uint8); a
+    2-D flow on two moons (3,000 steps) and its grid pushed back coupling by coupling. About 300 KB."""
+    import numpy as np
+
+    from .checkpoints import RECORDINGS, pretrained, pretrained_dir, sha256sum, write_index_entry
+    from .data import two_moons
+    from .models.diffusion import NoiseSchedule, PointDenoiser, ddpm_sample
+    from .models.flows import Flow2d
+    from .plots_generative import grid_lines, warp_stages
+    from .train_flows_diffusion import ObjectiveTrainConfig, ObjectiveTrainer, diffusion_objective
+
+    torch.set_num_threads(1)
+    start = time.perf_counter()
+    schedule = NoiseSchedule(DIFFUSION_T)
+    moons = lambda n, g: two_moons(n, generator=g)  # noqa: E731
+    seed_everything(seed)
+    net, g = PointDenoiser(), torch.Generator().manual_seed(seed)
+    cfg = ObjectiveTrainConfig(steps=5000, batch_size=256, lr=2e-3, log_every=50, ema_decay=0.99)
+    trainer = ObjectiveTrainer(net, diffusion_objective(net, schedule, g), lambda n: moons(n, g), cfg, "cpu",
+                               description="2-D DDPM")
+    trainer.train()
+    trainer.use_average()
+    seed_everything(seed)
+    flow, g = Flow2d(), torch.Generator().manual_seed(seed)
+    flow_cfg = ObjectiveTrainConfig(steps=3000, batch_size=256, lr=2e-3, log_every=50)
+    ObjectiveTrainer(flow, lambda x: -flow.log_prob(x).mean(), lambda n: moons(n, g), flow_cfg, "cpu",
+                     description="2-D flow").train()
+    cloud, digit_frames = [], []
+    with torch.no_grad():
+        ddpm_sample(net.eval(), (points, 2), schedule, torch.Generator().manual_seed(5), trajectory=cloud,
+                    keep_every=20)
+        ddpm_sample(pretrained("mnist_diffusion", verbose=False), (digits, 1, 28, 28), schedule,
+                    torch.Generator().manual_seed(4), trajectory=digit_frames, keep_every=40)
+        stages = warp_stages(flow.eval(), grid_lines(points=80))  # 80 points a line draw smooth curves
+    seconds = time.perf_counter() - start
+    to_uint8 = lambda x: ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).numpy()  # noqa: E731
+    path = pretrained_dir() / f"{DENOISING_DEMO}.npz"
+    np.savez_compressed(path, cloud_t=np.array([t for t, _ in cloud]),
+                        cloud=np.stack([x.numpy() for _, x in cloud]).astype(np.float16),
+                        digits_t=np.array([t for t, _ in digit_frames]),
+                        digits=np.stack([to_uint8(x) for _, x in digit_frames]),
+                        data=two_moons(1000, generator=torch.Generator().manual_seed(99)).numpy().astype(np.float16),
+                        warp=np.stack([s.numpy() for s in stages]).astype(np.float16))
+    write_index_entry(DENOISING_DEMO, {
+        "file": path.name, "sha256": sha256sum(path),
+        "what": "the denoising demo's recorded paths: 2-D DDPM chain (cloud, float16), mnist_diffusion's chain "
+                "(digits, uint8 levels of [-1, 1]), two-moons data, a 2-D flow's grid stages (float16)",
+        "train_config": {"ddpm_2d": asdict(cfg), "flow_2d": asdict(flow_cfg)}, "seed": seed,
+        "command": "python -m course_utils.pretrain denoising_demo", "hardware": hardware(), "threads": 1,
+        "seconds": round(seconds, 1)}, index=RECORDINGS)
+    print(f"denoising_demo: {len(cloud)} cloud frames, {len(digit_frames)} digit frames in {seconds:.0f} s -> {path}")
+
+
+def load_denoising_demo():
+    """The recorded frames as DenoisingDemo's arguments: (cloud_frames, digit_frames, data_points, warp)."""
+    import numpy as np
+
+    from .checkpoints import CheckpointError, RECORDINGS, manifest_entry, pretrained_dir, sha256sum
+
+    entry = manifest_entry(DENOISING_DEMO, index=RECORDINGS)
+    path = pretrained_dir() / entry["file"]
+    if not path.is_file() or sha256sum(path) != entry["sha256"]:
+        raise CheckpointError(f"{path} is missing or does not match its sha256 in {RECORDINGS}; restore it with git "
+                              f"checkout -- {path}, or record it: python -m course_utils.pretrain {DENOISING_DEMO}")
+    with np.load(path, allow_pickle=False) as a:
+        cloud = [(int(t), torch.from_numpy(x.astype(np.float32))) for t, x in zip(a["cloud_t"], a["cloud"])]
+        digits = [(int(t), torch.from_numpy(x.astype(np.float32)) / 127.5 - 1) for t, x in zip(a["digits_t"], a["digits"])]
+        return cloud, digits, torch.from_numpy(a["data"].astype(np.float32)), \
+            [torch.from_numpy(s.astype(np.float32)) for s in a["warp"]]
+
+
+PRETRAINERS[DENOISING_DEMO] = record_denoising_demo  # a recording for a widget

@@ -194,9 +194,10 @@ def pretrain(name: str, seed: int = 0) -> None:
 QUALITY_REFERENCE = 2000  # validation targets (CIFAR-10 training images 45,000-46,999) behind the FID reference
 
 
-def method_outputs(split: str = "test") -> dict[str, dict[str, Tensor]]:
+def method_outputs(split: str = "test", tasks: tuple[str, ...] = ("super_resolution", "colourisation")
+                   ) -> dict[str, dict[str, Tensor]]:
     """Every CIFAR-10 method's uint8 outputs on a split, by task: {"super_resolution": {"bicubic": ..., ...},
-    "colourisation": {...}}, with the targets under "ground truth"."""
+    "colourisation": {...}}, with the targets under "ground truth" (`tasks`: only these)."""
     from .checkpoints import pretrained
     from .data import paired
     from .train_paired import translate
@@ -204,11 +205,13 @@ def method_outputs(split: str = "test") -> dict[str, dict[str, Tensor]]:
     sr, colour = paired.super_resolution(split), paired.colourisation(split)
     bicubic = paired.bicubic_upsample(sr["source"].float()).round().clamp(0, 255).to(torch.uint8)
     outputs = {"super_resolution": {"bicubic": bicubic}, "colourisation": {"grey input": colour["source"].expand(-1, 3, -1, -1).contiguous()}}
+    outputs = {task: methods for task, methods in outputs.items() if task in tasks}
     for name, (task, _, _) in PAIRED_MODELS.items():
         if task in outputs:
             outputs[task][name] = translate(pretrained(name, verbose=False), paired.paired_task(task, split)["source"])
-    outputs["super_resolution"]["ground truth"] = sr["target"]
-    outputs["colourisation"]["ground truth"] = colour["target"]
+    for task, pairs in (("super_resolution", sr), ("colourisation", colour)):
+        if task in outputs:
+            outputs[task]["ground truth"] = pairs["target"]
     return outputs
 
 

@@ -252,7 +252,8 @@ def test_the_denoising_demo_draws_every_view_and_builds_its_widget():
     assert "after 2 of 2" in demo.warp_figure(2).axes[0].get_title()
     assert len(demo.static_figure().axes) == 10
     box = demo.widget()
-    assert len(box.children) == 6  # title, (play, slider), picture, title, slider, picture
+    denoise, flow = box.children[0].children  # side by side: (title, (play, slider), picture), (title, slider, picture)
+    assert len(denoise.children) == 3 and len(flow.children) == 3
     assert set(demo.controls) == {"play", "noise -> data", "couplings undone"}
     with pytest.raises(ValueError, match="at least one frame"):
         DenoisingDemo([], digits, data.two_moons(5))

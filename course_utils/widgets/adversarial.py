@@ -206,10 +206,9 @@ class GAN1DDemo:
         reset.on_click(on_reset)
         if self.current is self.recorded[-1]:
             status.value = f"<b>replay</b> of the recorded run: step {self.current.step} (its last frame)"
-        else:
-            status.value = (f"<b>live</b>, step {self.trainer.step}: the players as the buttons find them "
-                            f"(drag the slider or press play for the recorded run)")
-        redraw(self.current)
+            redraw(self.current)
+        else:  # the live players; computing their numbers now also spares the first click a slow start
+            show_live("live players at their start")
         self._widget = DemoBox([w.HBox([w.Label("replay"), play, frame]),
                                 w.HBox([per_click, step_d, step_g, train, reset]), w.HBox([loss, k]),
                                 status, view.widget], self.static_figure, self.name)

@@ -104,18 +104,19 @@ class DenoisingDemo:
 
         position.observe(redraw, names="value")
         redraw()
-        parts = [w.HTML("<b>Drag from noise to data</b>: every t is a recorded step of the sampler"),
-                 w.HBox([play, position]), denoise_view.widget]
-        if self.warp:
-            stage = w.IntSlider(min=0, max=len(self.warp) - 1, value=0, description="couplings undone",
-                                style=label_style(1.3), layout=slider_layout())
-            warp_view = FigureView()
-            self.controls["couplings undone"] = stage
+        denoise = [w.HTML("<b>Drag from noise to data</b>: every t is a recorded step of the sampler"),
+                   w.HBox([play, position]), denoise_view.widget]
+        if not self.warp:
+            return DemoBox(denoise, self.static_figure, self.name)
+        stage = w.IntSlider(min=0, max=len(self.warp) - 1, value=0, description="couplings undone",
+                            style=label_style(1.3), layout=slider_layout(0.7))
+        warp_view = FigureView()
+        self.controls["couplings undone"] = stage
 
-            def redraw_warp(*_) -> None:
-                warp_view.show(self.warp_figure(stage.value))
+        def redraw_warp(*_) -> None:
+            warp_view.show(self.warp_figure(stage.value))
 
-            stage.observe(redraw_warp, names="value")
-            redraw_warp()
-            parts += [w.HTML("<b>A flow, layer by layer</b>: the grid of z pushed back to x"), stage, warp_view.widget]
-        return DemoBox(parts, self.static_figure, self.name)
+        stage.observe(redraw_warp, names="value")
+        redraw_warp()
+        flow = [w.HTML("<b>A flow, layer by layer</b>: the grid of z pushed back to x"), stage, warp_view.widget]
+        return DemoBox([w.HBox([w.VBox(denoise), w.VBox(flow)])], self.static_figure, self.name)

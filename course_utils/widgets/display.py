@@ -2,7 +2,7 @@
 the preset's resolution, and the demo's box, which a notebook saved without its widgets shows as a picture.
 
 The preset is the one switch: `course_utils.widgets.use_preset("projector")` before building the demos makes their
-figures about twice as many pixels across (fonts and lines with them) and their controls' text 24 px instead of 13.
+figures about 1.6 times as many pixels across (fonts and lines with them) and their controls' text 24 px instead of 13.
 """
 
 from __future__ import annotations
@@ -30,8 +30,9 @@ class Preset:
 
 PRESETS = {
     "notebook": Preset("notebook", dpi=90, font_px=13, control_height_px=28, label_px=100, slider_px=420),
-    # 1920x1080 read from the back of a room: figures about 1.8 times the notebook's, text 24 px.
-    "projector": Preset("projector", dpi=160, font_px=24, control_height_px=46, label_px=190, slider_px=760),
+    # 1920x1080 read from the back of a room: figures about 1.6 times the notebook's, text 24 px, and every demo
+    # under 1,000 pixels tall (tests/browser measures it).
+    "projector": Preset("projector", dpi=140, font_px=24, control_height_px=46, label_px=190, slider_px=760),
 }
 _preset = PRESETS["notebook"]
 
@@ -63,10 +64,16 @@ class FigureView:
     """An image widget that shows one matplotlib figure at a time, drawn at the preset's resolution."""
 
     def __init__(self):
-        self.widget = w.Image(format="png", layout=w.Layout(max_width="100%", object_fit="contain"))
+        self.widget = w.Image(format="png", layout=image_layout())
 
     def show(self, fig: Figure) -> None:
         self.widget.value = figure_png(fig)
+
+
+def image_layout() -> w.Layout:
+    """An image at its own size: not stretched to the width of the box it sits in (a flex column stretches its
+    children), only shrunk when the page is narrower than the figure."""
+    return w.Layout(align_self="flex-start", max_width="100%", height="auto")
 
 
 def style_sheet(p: Preset) -> str:

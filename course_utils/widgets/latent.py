@@ -189,11 +189,11 @@ class CodeDemo:
         from ..plots import image_grid
 
         sliders = [w.FloatSlider(min=-self.limit, max=self.limit, step=0.05, value=0.0, description=name,
-                                 layout=slider_layout(0.8), style=label_style(0.5)) for name in self.code_names]
+                                 layout=slider_layout(0.8), style=label_style(0.8)) for name in self.code_names]
         seed = w.IntSlider(min=0, max=99, value=0, description="noise seed", layout=slider_layout(0.8),
-                           style=label_style(0.5))
+                           style=label_style(0.8))
         category = w.Dropdown(options=list(range(self.cfg.categories)), value=0, description="category",
-                              style=label_style(0.5)) if self.cfg.categories else None
+                              style=label_style(0.8), layout=w.Layout(width="auto")) if self.cfg.categories else None
         image_view, game_view = FigureView(), FigureView()
         status = w.Label("Press 'new pair', then guess which code moved.")
 

@@ -137,12 +137,13 @@ class WipeDemo:
     image against the ground truth.
 
     images: method -> uint8 (N, 3, H, W), in the order to offer, the ground truth under `truth`; inputs: the models'
-    uint8 inputs (N, C, h, w), drawn small beside the wipe; indices: the images offered (default: all)."""
+    uint8 inputs (N, C, h, w), drawn small beside the wipe; indices: the images offered (default: all); image_ids:
+    the number each image is called by (default: its position; e.g. its test-set index when given a subset)."""
 
     name = "wipe"
 
     def __init__(self, images: dict[str, torch.Tensor], inputs: torch.Tensor, truth: str = "ground truth",
-                 indices: Sequence[int] | None = None):
+                 indices: Sequence[int] | None = None, image_ids: Sequence[int] | None = None):
         from ..image_metrics import psnr, ssim
 
         if truth not in images:
@@ -153,6 +154,9 @@ class WipeDemo:
         self.images, self.inputs, self.truth = images, inputs, truth
         self.methods = list(images)
         self.indices = list(indices) if indices is not None else list(range(len(inputs)))
+        self.image_ids = list(image_ids) if image_ids is not None else list(range(len(inputs)))
+        if len(self.image_ids) != len(inputs):
+            raise ValueError(f"WipeDemo needs one image id per image ({len(inputs)}), got {len(self.image_ids)}")
         target = images[truth]
         self.scores = {name: (psnr(x, target), ssim(x, target)) for name, x in images.items() if name != truth}
         self.controls: dict[str, w.Widget] = {}
@@ -187,7 +191,7 @@ class WipeDemo:
         for ax in (small, big, text):
             ax.set_axis_off()
         text.text(0, 0.5, self.numbers(index), family="monospace", fontsize=10 * scale, va="center")
-        text.set_title(f"test image {index}", fontsize=11 * scale)
+        text.set_title(f"test image {self.image_ids[index]}", fontsize=11 * scale)
         return fig
 
     def static_figure(self, indices: Sequence[int] | None = None) -> Figure:
@@ -213,7 +217,7 @@ class WipeDemo:
     def widget(self):
         """An image chooser, the two methods of the wipe, and the wipe slider."""
         view = FigureView()
-        choose = w.Dropdown(options=[(f"test image {i}", i) for i in self.indices], value=self.indices[0],
+        choose = w.Dropdown(options=[(f"test image {self.image_ids[i]}", i) for i in self.indices], value=self.indices[0],
                             description="image", style=label_style(0.6), layout=w.Layout(width="auto"))
         left = w.Dropdown(options=self.methods, value=self.methods[0], description="left", style=label_style(0.5),
                           layout=w.Layout(width="auto"))
