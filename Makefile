@@ -10,7 +10,7 @@ KERNEL := generative-course
 help:
 	@echo "make lab         start JupyterLab on notebooks/ (sets up .venv on first use)"
 	@echo "make present     every instructor demo in one Voila page (notebooks/demos.ipynb), sized for a projector"
-	@echo "make test        unit tests + every notebook under nbval, fast budget (COURSE_FAST=1), 2 workers"
+	@echo "make test        unit tests + every notebook under nbval, fast budget (COURSE_FAST=1), 2 workers; then the browser test"
 	@echo "make test-browser  every demo in headless Chromium, in JupyterLab and in Voila (screenshots: browser-report/)"
 	@echo "make setup       create .venv and install requirements.txt and requirements-fid.txt"
 	@echo "make unit        unit tests only"
@@ -48,12 +48,15 @@ test-browser: $(STAMP)
 # One pytest run, so one summary line. Two workers of one thread each (pytest-xdist): a notebook's cells
 # stay together in one kernel (--dist loadscope), the notebooks go first because they are the long ones.
 TEST_WORKERS ?= 2
+# Then the browser test of the demos, alone on the machine (its 2 s redraw limit is a latency: it must not share
+# the cores with the notebooks); about 80 s, and it skips, saying so, where there is no Chromium.
 test: $(STAMP)
 	COURSE_FAST=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest notebooks tests --nbval-lax --nbval-current-env \
-		-p no:cacheprovider -n $(TEST_WORKERS) --dist loadscope --durations=15
+		-p no:cacheprovider -n $(TEST_WORKERS) --dist loadscope --durations=15 --ignore=tests/browser
+	$(BIN)/python -m pytest tests/browser -p no:cacheprovider -rs
 
 unit: $(STAMP)
-	$(BIN)/python -m pytest tests -p no:cacheprovider
+	$(BIN)/python -m pytest tests -p no:cacheprovider --ignore=tests/browser
 
 notebooks: $(STAMP)
 	COURSE_FAST=0 $(BIN)/jupyter nbconvert --to notebook --execute --inplace notebooks/*.ipynb

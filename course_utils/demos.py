@@ -139,7 +139,7 @@ DEMOS: dict[str, Demo] = {
         _conditional, Action("dropdown", "class", "7")),
     "translation": Demo(
         "CycleGAN: MNIST to MNIST-M and back", "06_cgan_cyclegan",
-        "Switch the direction and step through images: translated and back, the digit survives the round trip.",
+        "Switch the direction and step through images: translated and back, the digit usually survives the trip.",
         _translation, Action("toggle", "MNIST-M (B) -> MNIST")),
     "gan_lab": Demo(
         "GAN Lab: a 2-D GAN's training, recorded and live", "07_training_dynamics",

@@ -25,9 +25,11 @@ PAIRED_MODELS = {  # name -> (task, recipe, what it is)
     "cifar10_sr_l1": ("super_resolution", CIFAR10_SR_L1, "SRResNet, L1 regression"),
     "cifar10_srgan": ("super_resolution", CIFAR10_SRGAN, "SRGAN: perceptual + adversarial, from cifar10_sr_mse"),
     "cifar10_colour_l1": ("colourisation", CIFAR10_COLOUR_L1, "U-Net, L1 regression"),
-    "cifar10_pix2pix_colour": ("colourisation", CIFAR10_PIX2PIX_COLOUR, "pix2pix: U-Net, L1 x 100 + conditional GAN"),
+    "cifar10_pix2pix_colour": ("colourisation", CIFAR10_PIX2PIX_COLOUR,
+                               "pix2pix: U-Net, L1 x 100 + conditional GAN, from cifar10_colour_l1"),
     "mnist_m_pix2pix": ("mnist_m", MNIST_M_PIX2PIX, "pix2pix: U-Net, L1 x 100 + conditional GAN"),
 }
+START_FROM = {"cifar10_srgan": "cifar10_sr_mse", "cifar10_pix2pix_colour": "cifar10_colour_l1"}  # their regression
 FEATURE_SCALE_IMAGES = 1000  # training targets whose feature energy normalises the perceptual loss
 
 
@@ -107,8 +109,8 @@ def build(name: str, conditional_d: bool | None = None):
 def fit(name: str, seed: int = 0, steps: int | None = None, device: torch.device | str = "cpu",
         progress: bool = True, start_from: nn.Module | None = None, classifier: nn.Module | None = None):
     """Train paired model `name` with its recipe (or `steps` of it); return the trainer and the seconds.
-    SRGAN starts from `start_from` (default: the committed cifar10_sr_mse) and reads `classifier` (default: the
-    committed cifar10_classifier)."""
+    SRGAN and pix2pix's colouriser start from `start_from` (default: the committed regression model START_FROM names);
+    SRGAN reads `classifier` (default: the committed cifar10_classifier)."""
     from .checkpoints import pretrained
     from .data import paired
     from .train_paired import PairedTrainer, pair_sampler
@@ -118,8 +120,9 @@ def fit(name: str, seed: int = 0, steps: int | None = None, device: torch.device
     cfg = recipe.train if steps is None else replace(recipe.train, steps=steps)
     G, D = build(name)
     features = None
+    if name in START_FROM:
+        G.load_state_dict((start_from or pretrained(START_FROM[name], verbose=False)).state_dict())
     if name == "cifar10_srgan":
-        G.load_state_dict((start_from or pretrained("cifar10_sr_mse", verbose=False)).state_dict())
         features = perceptual_features((classifier or pretrained("cifar10_classifier", verbose=False)).to(device))
     pairs = paired.paired_task(task, "train")
     sampler = pair_sampler(pairs["source"], pairs["target"], device, torch.Generator().manual_seed(seed))
@@ -174,8 +177,9 @@ def pretrain(name: str, seed: int = 0) -> None:
     entry = {
         "model": f"course_utils.models.paired.{type(G).__name__}", "config": G.config_dict(),
         "train_config": asdict(trainer.cfg), "precision": trainer.precision.name, "what": what,
-        "data": f"data.paired.paired_task({task!r}, 'train')" + ("; starts from cifar10_sr_mse, perceptual loss in "
-                                                                "cifar10_classifier's features" if name == "cifar10_srgan" else ""),
+        "data": f"data.paired.paired_task({task!r}, 'train')"
+                + (f"; starts from {START_FROM[name]}" if name in START_FROM else "")
+                + ("; perceptual loss in cifar10_classifier's features" if name == "cifar10_srgan" else ""),
         "seed": seed, "command": f"python -m course_utils.pretrain {name}", "budget": "full", "hardware": hardware(),
         "threads": torch.get_num_threads(), "seconds": round(seconds, 1),
         "evaluation": "outputs (uint8) against their targets on the validation and the test split: psnr_db and ssim "

@@ -483,10 +483,11 @@ about twenty U-Net passes per digit, almost two minutes per 1,000 digits on this
 md(r"""
 ## 4. For the lecture hall: from noise to data
 
-Drag the top slider from left to right (or press play): the 2-D cloud and sixteen MNIST samples move along
+Drag the slider on the left from left to right (or press play): the 2-D cloud and sixteen MNIST samples move along
 recorded reverse trajectories of the DDPM chain, from pure noise at $t = 1000$ to data at $t = 0$. Most of the
-shape appears in the last tenth of the chain. The second slider undoes the moons flow's couplings one at a time:
-the straight grid of the Gaussian's plane bends, coupling by coupling, into the two moons.
+shape appears in the last tenth of the chain. The slider on the right undoes the moons flow's couplings one at a
+time: the straight grid of the Gaussian's plane bends, coupling by coupling, into the two moons. (The same demo,
+from recorded paths, is in `notebooks/demos.ipynb`.)
 """)
 
 code(r"""

@@ -329,17 +329,13 @@ md(r"""
 
 One test image at a time: bicubic, the regression model, SRGAN and the ground truth, with a wipe between any two
 and every method's PSNR and SSIM for that image. What to show: where the L2 model is smooth, SRGAN draws edges and
-texture (some of it invented: compare with the ground truth), and its PSNR is still the lower one. The same in one picture first
-(for where widgets do not render):
+texture (some of it invented: compare with the ground truth), and its PSNR is still the lower one. Where widgets do
+not render, the saved output shows four of the images with every method side by side.
 """)
 
 code(r"""
 wipe = WipeDemo({"bicubic": sr["bicubic"], "L2 regression": sr["cifar10_sr_mse"], "SRGAN": sr["cifar10_srgan"],
                  "ground truth": sr["ground truth"]}, sr_test["source"], indices=[3, 7, 12, 21, 30, 44, 52, 60])
-display(wipe.static_figure([3, 7, 12]))
-""")
-
-code(r"""
 wipe.widget()
 """)
 

@@ -35,21 +35,12 @@ BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
 
 
 def start_lab(root: Path, port: int, token: str) -> subprocess.Popen:
-    """`jupyter lab` serving `root`, started in the background; returns once it answers."""
-    import urllib.request
+    """`jupyter lab` serving `root`, started in the background with its own workspace; returns once it answers (the
+    browser test's server helper, tests/browser/servers.py)."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from browser.servers import start
 
-    log = open(root / "jupyter.log", "w")
-    server = subprocess.Popen([str(REPO / ".venv" / "bin" / "jupyter"), "lab", "--no-browser", f"--port={port}",
-                               f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--allow-root"],
-                              stdout=log, stderr=subprocess.STDOUT, cwd=root)
-    for _ in range(120):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status?token={token}", timeout=2)
-            return server
-        except OSError:
-            time.sleep(1)
-    server.terminate()
-    raise RuntimeError(f"jupyter lab did not start; see {root / 'jupyter.log'}")
+    return start("lab", root, "", port, token=token)[0]
 
 
 def drive_notebook(cells: list[str], name: str, drive, out: Path, port: int, chromium: str,

@@ -107,7 +107,8 @@ class DemoBox(w.VBox):
     def _repr_mimebundle_(self, **kwargs):
         data = super()._repr_mimebundle_(**kwargs)
         data["text/plain"] = "An instructor demo: run this cell to use it. (Saved, it shows its static figure.)"
-        data["image/png"] = base64.b64encode(figure_png(self._static(), dpi=PRESETS["notebook"].dpi,
+        fig = self._static()  # at the notebook preset's resolution, or lower where the figure asks for less
+        data["image/png"] = base64.b64encode(figure_png(fig, dpi=min(fig.dpi, PRESETS["notebook"].dpi),
                                                         tight=True)).decode("ascii")
         return data
 

@@ -22,17 +22,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(kind: str, root: Path, notebook: str, port: int | None = None, timeout_s: float = 120.0
-          ) -> tuple[subprocess.Popen, str]:
+def start(kind: str, root: Path, notebook: str, port: int | None = None, timeout_s: float = 120.0,
+          token: str = TOKEN) -> tuple[subprocess.Popen, str]:
     """`jupyter lab` serving `root` (kind "lab") or `voila` serving root/notebook (kind "voila"), in the background;
     returns the process and the page's address once the server answers. Its log is root/<kind>.log."""
     port = port or free_port()
     if kind == "lab":
-        command = [str(BIN / "jupyter"), "lab", "--no-browser", f"--port={port}", f"--IdentityProvider.token={TOKEN}",
+        command = [str(BIN / "jupyter"), "lab", "--no-browser", f"--port={port}", f"--IdentityProvider.token={token}",
                    f"--ServerApp.root_dir={root}", "--ServerApp.ip=127.0.0.1", "--allow-root",
                    f"--LabApp.workspaces_dir={root / 'workspaces'}",  # not the user's: it reopens their last notebooks
                    f"--LabApp.user_settings_dir={root / 'settings'}"]
-        status, page = f"/api/status?token={TOKEN}", f"/lab/tree/{notebook}?token={TOKEN}"
+        status, page = f"/api/status?token={token}", f"/lab/tree/{notebook}?token={token}"
     elif kind == "voila":
         command = [str(BIN / "voila"), notebook, "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
                    "--template=course", "--VoilaExecutor.timeout=600", "--show_tracebacks=True"]

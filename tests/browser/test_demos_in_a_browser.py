@@ -136,3 +136,37 @@ def test_every_demo_renders_responds_and_logs_no_error(kind, tmp_path):
     assert not errors, f"browser console errors: {errors}"
     assert all(r["control_font_px"] >= 20 for r in demos.values()), "the projector preset should make text >= 20 px"
     assert all(r["fits_the_screen"] for r in demos.values()), {n: r["height_px"] for n, r in demos.items()}
+
+
+def test_a_committed_notebook_shows_its_demo_as_a_picture_before_it_runs(tmp_path):
+    """Opened in JupyterLab and not run (so not trusted), notebook 05's demo cell shows the saved static figure: an
+    image, not the text "VBox(children=...)". Every cell is drawn at once (no windowing), so the page can be read."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    name = "05_vae.ipynb"
+    shutil.copy(NOTEBOOK.parent / name, tmp_path / name)
+    settings = tmp_path / "settings" / "@jupyterlab" / "notebook-extension"
+    settings.mkdir(parents=True)
+    (settings / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')
+    server, url = start("lab", tmp_path, name)
+    errors: list[str] = []
+    try:
+        with playwright_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch_persistent_context(
+                str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True, args=BROWSER_ARGS,
+                viewport={"width": 1280, "height": 800})
+            page = browser.new_page()
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.goto(url, timeout=120_000)
+            cell = page.locator(".jp-CodeCell", has_text="demo.widget()").last
+            cell.wait_for(timeout=120_000)
+            cell.scroll_into_view_if_needed()
+            picture = cell.locator(".jp-OutputArea-output img").first
+            picture.wait_for(timeout=30_000)
+            text = cell.locator(".jp-OutputArea").inner_text()
+            cell.screenshot(path=str(OUT / "lab_saved_05_demo_cell.png"))
+            width = picture.evaluate("n => n.naturalWidth")
+            browser.close()
+    finally:
+        stop(server)
+    assert width > 300 and not any(t in text for t in FAILED_TEXT), text
+    assert not errors, errors
