@@ -548,7 +548,8 @@ class GANLab:
         self.controls = {"replay": replay, "frame": frame_slider, "live": live, "step": step, "reset": reset,
                          "loss": loss, "dataset": dataset, "lr_d": lr_d, "lr_g": lr_g, "k": k, "image": image,
                          "status": status}
-        return DemoBox([w.HBox([w.Label("replay"), replay, frame_slider, live, step, reset]), w.HBox([loss, dataset, k]),
+        label = w.Label("replay", layout=w.Layout(width="auto", flex="0 0 auto"))
+        return DemoBox([w.HBox([label, replay, frame_slider, live, step, reset]), w.HBox([loss, dataset, k]),
                         w.HBox([lr_d, lr_g]), status, image], self.static_figure, "gan_lab")
 
 

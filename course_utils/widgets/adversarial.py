@@ -209,7 +209,8 @@ class GAN1DDemo:
             redraw(self.current)
         else:  # the live players; computing their numbers now also spares the first click a slow start
             show_live("live players at their start")
-        self._widget = DemoBox([w.HBox([w.Label("replay"), play, frame]),
+        label = w.Label("replay", layout=w.Layout(width="auto", flex="0 0 auto"))
+        self._widget = DemoBox([w.HBox([label, play, frame]),
                                 w.HBox([per_click, step_d, step_g, train, reset]), w.HBox([loss, k]),
                                 status, view.widget], self.static_figure, self.name)
         return self._widget
