@@ -11,6 +11,7 @@ import ipywidgets as w
 import numpy as np
 import torch
 from matplotlib.figure import Figure
+from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.patches import Rectangle
 
 from ..data import GaussianMixture, gaussian_1d
@@ -260,7 +261,7 @@ class LatentWalkDemo:
         if self._strip is None:
             self._strip = self.frames(self.steps)
         image = self.G(slerp(self.z0, self.z1, t)).cpu()
-        fig = Figure(figsize=(9.0, 2.3), layout="constrained")
+        fig = Figure(figsize=(9.0, 2.3), layout=ConstrainedLayoutEngine(w_pad=0.1))
         big, strip = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 4.6]})
         big.imshow(tile_images(image, 1, padding=0), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
         big.set_title(f"t = {t:.2f}", fontsize=11)

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import ipywidgets as w
 import torch
 from matplotlib.figure import Figure
+from matplotlib.layout_engine import ConstrainedLayoutEngine
 
 from ..plots import tile_images
 from .display import DemoBox, FigureView, label_style, slider_layout
@@ -41,7 +42,7 @@ class ConditionalDemo:
         from matplotlib.patches import Rectangle
 
         same_noise = torch.cat([self.image(c, seed) for c in range(len(self.classes))])
-        fig = Figure(figsize=(9.6, 1.9), layout="constrained")
+        fig = Figure(figsize=(9.6, 1.9), layout=ConstrainedLayoutEngine(w_pad=0.1))
         big, row = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, len(self.classes) * 0.56]})
         big.imshow(tile_images(same_noise[digit:digit + 1], 1, padding=0), cmap="gray", vmin=0, vmax=1,
                    interpolation="nearest")
