@@ -581,7 +581,8 @@ def pretrain_gan1d_replay(seed: int = 0, steps: int = 1500, snapshots: int = 30)
     metrics = {key: round(value, 5) for key, value in gan1d_diagnostics(trainer.G, trainer.D, gaussian_1d()).items()}
     write_index_entry(GAN1D_REPLAY, {
         "file": path.name, "sha256": sha256sum(path), "what": "lecture panels (plots.Snapshot) of one 1-D GAN run",
-        "train_config": asdict(trainer.cfg), "data": repr(gaussian_1d()), "seed": seed, "frames": len(recorded),
+        "train_config": asdict(trainer.cfg), "precision": trainer.precision.name, "data": repr(gaussian_1d()),
+        "seed": seed, "frames": len(recorded),
         "command": "python -m course_utils.pretrain gan1d_replay", "hardware": hardware(), "threads": 1,
         "seconds": round(seconds, 1), "metrics_at_the_last_step": metrics}, index=RECORDINGS)
     print(f"gan1d_replay: {len(recorded)} panels of {steps} steps in {seconds:.1f} s -> {path.name}; {metrics}")

@@ -324,7 +324,8 @@ def record_denoising_demo(seed: int = 0, points: int = 500, digits: int = 9) -> 
         "file": path.name, "sha256": sha256sum(path),
         "what": "the denoising demo's recorded paths: 2-D DDPM chain (cloud, float16), mnist_diffusion's chain "
                 "(digits, uint8 levels of [-1, 1]), two-moons data, a 2-D flow's grid stages (float16)",
-        "train_config": {"ddpm_2d": asdict(cfg), "flow_2d": asdict(flow_cfg)}, "seed": seed,
+        "train_config": {"ddpm_2d": asdict(cfg), "flow_2d": asdict(flow_cfg)}, "precision": trainer.precision.name,
+        "seed": seed,
         "command": "python -m course_utils.pretrain denoising_demo", "hardware": hardware(), "threads": 1,
         "seconds": round(seconds, 1)}, index=RECORDINGS)
     print(f"denoising_demo: {len(cloud)} cloud frames, {len(digit_frames)} digit frames in {seconds:.0f} s -> {path}")
