@@ -14,7 +14,7 @@ help:
 	@echo "make test-browser  every demo in headless Chromium, in JupyterLab and in Voila (screenshots: browser-report/)"
 	@echo "make setup       create .venv and install requirements.txt and requirements-fid.txt"
 	@echo "make unit        unit tests only"
-	@echo "make notebooks   re-run every notebook at the full budget and save its outputs"
+	@echo "make notebooks   re-run every numbered notebook at the full budget and save its outputs (demos.ipynb stays empty)"
 	@echo "make bench       run the benchmarks in benchmarks/"
 	@echo "make pretrained  retrain the committed weights in data/pretrained/ (updates MANIFEST.json)"
 	@echo "make mutation    mutation score (mutmut) of the losses, metrics, GMM and FID code; not part of make test"
@@ -59,7 +59,7 @@ unit: $(STAMP)
 	$(BIN)/python -m pytest tests -p no:cacheprovider --ignore=tests/browser
 
 notebooks: $(STAMP)
-	COURSE_FAST=0 $(BIN)/jupyter nbconvert --to notebook --execute --inplace notebooks/*.ipynb
+	COURSE_FAST=0 $(BIN)/jupyter nbconvert --to notebook --execute --inplace notebooks/[0-9]*.ipynb
 
 bench: $(STAMP)
 	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
