@@ -209,6 +209,18 @@ def manifest_entry(name: str, directory: Path | None = None, index: str = MANIFE
     return manifest[name]
 
 
+def recording_file(name: str, directory: Path | None = None) -> Path:
+    """The file of recording `name` (RECORDINGS.json), verified against its sha256; missing or changed, a
+    CheckpointError says how to restore it or record it again."""
+    directory = directory or pretrained_dir()
+    entry = manifest_entry(name, directory, RECORDINGS)
+    path = directory / entry["file"]
+    if not path.is_file() or sha256sum(path) != entry["sha256"]:
+        raise CheckpointError(f"{path} is missing or does not match its sha256 in {RECORDINGS}; restore it with git "
+                              f"checkout -- {path}, or record it: python -m course_utils.pretrain {name}")
+    return path
+
+
 def hardware() -> str:
     """A short description of where this process trains, for the manifest."""
     if torch.cuda.is_available():

@@ -12,8 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import torch
-
 
 @dataclass(frozen=True)
 class Action:
@@ -109,7 +107,7 @@ def _wipe():
 
     test = paired.super_resolution("test")
     source, target = test["source"][WIPE_IMAGES], test["target"][WIPE_IMAGES]
-    bicubic = paired.bicubic_upsample(source.float()).round().clamp(0, 255).to(torch.uint8)
+    bicubic = paired.bicubic_baseline(source)
     images = {"bicubic": bicubic, "L2 regression": translate(pretrained("cifar10_sr_mse", verbose=False), source),
               "SRGAN": translate(pretrained("cifar10_srgan", verbose=False), source), "ground truth": target}
     return WipeDemo(images, source, image_ids=WIPE_IMAGES)

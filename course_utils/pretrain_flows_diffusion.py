@@ -335,14 +335,9 @@ def load_denoising_demo():
     """The recorded frames as DenoisingDemo's arguments: (cloud_frames, digit_frames, data_points, warp)."""
     import numpy as np
 
-    from .checkpoints import CheckpointError, RECORDINGS, manifest_entry, pretrained_dir, sha256sum
+    from .checkpoints import recording_file
 
-    entry = manifest_entry(DENOISING_DEMO, index=RECORDINGS)
-    path = pretrained_dir() / entry["file"]
-    if not path.is_file() or sha256sum(path) != entry["sha256"]:
-        raise CheckpointError(f"{path} is missing or does not match its sha256 in {RECORDINGS}; restore it with git "
-                              f"checkout -- {path}, or record it: python -m course_utils.pretrain {DENOISING_DEMO}")
-    with np.load(path, allow_pickle=False) as a:
+    with np.load(recording_file(DENOISING_DEMO), allow_pickle=False) as a:
         cloud = [(int(t), torch.from_numpy(x.astype(np.float32))) for t, x in zip(a["cloud_t"], a["cloud"])]
         digits = [(int(t), torch.from_numpy(x.astype(np.float32)) / 127.5 - 1) for t, x in zip(a["digits_t"], a["digits"])]
         return cloud, digits, torch.from_numpy(a["data"].astype(np.float32)), \

@@ -207,7 +207,7 @@ def method_outputs(split: str = "test", tasks: tuple[str, ...] = ("super_resolut
     from .train_paired import translate
 
     sr, colour = paired.super_resolution(split), paired.colourisation(split)
-    bicubic = paired.bicubic_upsample(sr["source"].float()).round().clamp(0, 255).to(torch.uint8)
+    bicubic = paired.bicubic_baseline(sr["source"])
     outputs = {"super_resolution": {"bicubic": bicubic}, "colourisation": {"grey input": colour["source"].expand(-1, 3, -1, -1).contiguous()}}
     outputs = {task: methods for task, methods in outputs.items() if task in tasks}
     for name, (task, _, _) in PAIRED_MODELS.items():

@@ -41,3 +41,20 @@ def test_a_saved_demo_output_carries_its_static_figure_and_no_widget_repr(notebo
             pictures = [d["image/png"] for d in outputs if "image/png" in d]
             assert len(pictures) == 1, f"{notebook}: the demo cell {source.splitlines()[0]!r} should save one picture"
             assert base64.b64decode(pictures[0])[:4] == b"\x89PNG"
+
+
+def test_a_missing_or_changed_recording_says_how_to_restore_or_record_it(tmp_path):
+    from course_utils.checkpoints import CheckpointError, recording_file, sha256sum
+
+    (tmp_path / "run.npz").write_bytes(b"frames")
+    (tmp_path / "RECORDINGS.json").write_text(json.dumps({"gan1d_replay": {"file": "run.npz", "sha256": "0" * 64}}))
+    with pytest.raises(CheckpointError, match=r"does not match its sha256 in RECORDINGS.json; restore it with git "
+                                              r"checkout -- .*run.npz, or record it: python -m course_utils.pretrain "
+                                              r"gan1d_replay"):
+        recording_file("gan1d_replay", tmp_path)
+    (tmp_path / "RECORDINGS.json").write_text(json.dumps({"gan1d_replay": {"file": "run.npz",
+                                                                          "sha256": sha256sum(tmp_path / "run.npz")}}))
+    assert recording_file("gan1d_replay", tmp_path) == tmp_path / "run.npz"
+    (tmp_path / "run.npz").unlink()
+    with pytest.raises(CheckpointError, match="is missing"):
+        recording_file("gan1d_replay", tmp_path)

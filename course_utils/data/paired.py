@@ -50,6 +50,12 @@ def bicubic_upsample(images: Tensor, factor: int = SR_FACTOR) -> Tensor:
     return F.interpolate(images, scale_factor=factor, mode="bicubic", align_corners=False)
 
 
+def bicubic_baseline(images: Tensor, factor: int = SR_FACTOR) -> Tensor:
+    """uint8 (N, C, h, w) -> uint8 (N, C, h*factor, w*factor): bicubic_upsample rounded and clamped, the baseline
+    row of notebook 10's tables and demos."""
+    return bicubic_upsample(images.float(), factor).round().clamp(0, 255).to(torch.uint8)
+
+
 def greyscale(images: Tensor) -> Tensor:
     """uint8 (N, 3, H, W) -> uint8 (N, 1, H, W), the BT.601 luma."""
     _check_uint8(images, 3, "greyscale")

@@ -11,15 +11,13 @@ import ipywidgets as w
 import numpy as np
 import torch
 from matplotlib.figure import Figure
-from matplotlib.layout_engine import ConstrainedLayoutEngine
-from matplotlib.patches import Rectangle
 
 from ..data import GaussianMixture, gaussian_1d
 from ..losses import GENERATOR_LOSSES
 from ..metrics import gan1d_diagnostics
-from ..plots import Snapshot, draw_snapshot, take_snapshot, tile_images
+from ..plots import Snapshot, draw_snapshot, take_snapshot
 from ..train import GANTrainer, every
-from .display import DemoBox, FigureView, label_style, slider_layout
+from .display import DemoBox, FigureView, image_beside_strip, label_style, slider_layout
 
 SNAPSHOT_FIELDS = ("grid", "p_data", "p_g", "d", "z", "x_of_z")
 GAN1D_REPLAY = "gan1d_replay"  # the recorded run in data/pretrained/RECORDINGS.json
@@ -43,18 +41,25 @@ def load_snapshots(path: str | Path) -> list[Snapshot]:
                          label=str(arrays["label"][i])) for i in range(len(arrays["step"]))]
 
 
+def gan1d_trainer(p_data: GaussianMixture, cfg=None) -> GANTrainer:
+    """Fresh players of recipes.GAN1D (`cfg`: its settings, changed or not) on the CPU, from the current seed."""
+    from ..models.gan1d import Discriminator, Generator
+    from ..recipes import GAN1D
+
+    return GANTrainer(Generator(GAN1D.model), Discriminator(GAN1D.model), p_data.sample, cfg or GAN1D.train,
+                      torch.device("cpu"))
+
+
 def record_gan1d_run(steps: int = 1500, snapshots: int = 30, seed: int = 0,
                      p_data: GaussianMixture | None = None, **changes) -> tuple[GANTrainer, list[Snapshot]]:
     """Train a fresh 1-D GAN (recipes.GAN1D, `steps` steps, `changes` to its settings) and record `snapshots`
     lecture panels along the way; returns the trainer and the panels (step 0 first)."""
     from ..budget import seed_everything
-    from ..models.gan1d import Discriminator, Generator
     from ..recipes import GAN1D
 
     seed_everything(seed)
     p_data = p_data or gaussian_1d()
-    cfg = replace(GAN1D.train, steps=steps, **changes)
-    trainer = GANTrainer(Generator(GAN1D.model), Discriminator(GAN1D.model), p_data.sample, cfg, torch.device("cpu"))
+    trainer = gan1d_trainer(p_data, replace(GAN1D.train, steps=steps, **changes))
     recorded = [take_snapshot(trainer.G, trainer.D, p_data, 0, "start (step 0)", n_samples=5000)]
 
     def keep(trainer: GANTrainer) -> None:
@@ -99,25 +104,17 @@ class GAN1DDemo:
     def from_recording(cls, seed: int = 0) -> GAN1DDemo:
         """The committed recorded run (`python -m course_utils.pretrain gan1d_replay`) to replay, and live players
         fresh at step 0: nothing is trained before the demo shows."""
-        from ..checkpoints import CheckpointError, RECORDINGS, manifest_entry, pretrained_dir, sha256sum
+        from ..checkpoints import recording_file
 
-        entry = manifest_entry(GAN1D_REPLAY, index=RECORDINGS)
-        path = pretrained_dir() / entry["file"]
-        if not path.is_file() or sha256sum(path) != entry["sha256"]:
-            raise CheckpointError(f"{path} is missing or does not match its sha256 in {RECORDINGS}; restore it with "
-                                  f"git checkout -- {path}, or record it: python -m course_utils.pretrain gan1d_replay")
-        demo = cls(cls._fresh_trainer(gaussian_1d(), seed), gaussian_1d(), load_snapshots(path), seed)
+        p_data = gaussian_1d()
+        demo = cls(cls._fresh_trainer(p_data, seed), p_data, load_snapshots(recording_file(GAN1D_REPLAY)), seed)
         demo.current = demo._snapshot("live players at their start")
         return demo
 
     @staticmethod
     def _fresh_trainer(p_data: GaussianMixture, seed: int, cfg=None) -> GANTrainer:
-        from ..models.gan1d import Discriminator, Generator
-        from ..recipes import GAN1D
-
         torch.manual_seed(seed)
-        return GANTrainer(Generator(GAN1D.model), Discriminator(GAN1D.model), p_data.sample, cfg or GAN1D.train,
-                          torch.device("cpu"))
+        return gan1d_trainer(p_data, cfg)
 
     def reset(self) -> None:
         """Fresh players (seeded), live step 0; the recorded run stays."""
@@ -261,21 +258,8 @@ class LatentWalkDemo:
         if self._strip is None:
             self._strip = self.frames(self.steps)
         image = self.G(slerp(self.z0, self.z1, t)).cpu()
-        fig = Figure(figsize=(9.0, 2.3), layout=ConstrainedLayoutEngine(w_pad=0.1))
-        big, strip = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 4.6]})
-        big.imshow(tile_images(image, 1, padding=0), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-        big.set_title(f"t = {t:.2f}", fontsize=11)
-        padding = 2
-        strip.imshow(tile_images(self._strip, self.steps, padding=padding), cmap="gray", vmin=0, vmax=1,
-                     interpolation="nearest")
-        size = self._strip.shape[-1] + padding
-        nearest = round(t * (self.steps - 1))
-        strip.add_patch(Rectangle((nearest * size + padding / 2 - 0.5, padding / 2 - 0.5), size, size, fill=False,
-                                  edgecolor="tab:red", linewidth=2.5))
-        strip.set_title(r"the walk $z_0 \to z_1$ (slerp); red: the frame nearest t", fontsize=11)
-        for ax in (big, strip):
-            ax.set_axis_off()
-        return fig
+        return image_beside_strip(image, self._strip, round(t * (self.steps - 1)), f"t = {t:.2f}",
+                                  r"the walk $z_0 \to z_1$ (slerp); red: the frame nearest t", (9.0, 2.3), 4.6)
 
     def widget(self):
         """The t slider, the 'new sample' button, and the picture."""

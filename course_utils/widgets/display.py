@@ -60,6 +60,30 @@ def figure_png(fig: Figure, dpi: int | None = None, tight: bool = False) -> byte
     return buffer.getvalue()
 
 
+def image_beside_strip(image, strip, outlined: int, image_title: str, strip_title: str,
+                       figsize: tuple[float, float], strip_ratio: float) -> Figure:
+    """One image (1, C, H, W in [-1, 1]) drawn large on the left, a row of images on the right with image
+    `outlined` of it framed in red (the latent walk's frame nearest t, the conditional GAN's chosen class)."""
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
+    from matplotlib.patches import Rectangle
+
+    from ..plots import tile_images
+
+    fig = Figure(figsize=figsize, layout=ConstrainedLayoutEngine(w_pad=0.1))
+    big, row = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, strip_ratio]})
+    big.imshow(tile_images(image, 1, padding=0), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    big.set_title(image_title, fontsize=11)
+    padding = 2
+    row.imshow(tile_images(strip, len(strip), padding=padding), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    size = strip.shape[-1] + padding
+    row.add_patch(Rectangle((outlined * size + padding / 2 - 0.5, padding / 2 - 0.5), size, size, fill=False,
+                            edgecolor="tab:red", linewidth=2.5))
+    row.set_title(strip_title, fontsize=11)
+    for ax in (big, row):
+        ax.set_axis_off()
+    return fig
+
+
 class FigureView:
     """An image widget that shows one matplotlib figure at a time, drawn at the preset's resolution."""
 

@@ -8,10 +8,9 @@ from collections.abc import Sequence
 import ipywidgets as w
 import torch
 from matplotlib.figure import Figure
-from matplotlib.layout_engine import ConstrainedLayoutEngine
 
 from ..plots import tile_images
-from .display import DemoBox, FigureView, label_style, slider_layout
+from .display import DemoBox, FigureView, image_beside_strip, label_style, slider_layout
 
 
 class ConditionalDemo:
@@ -39,24 +38,10 @@ class ConditionalDemo:
 
     def figure(self, digit: int, seed: int) -> Figure:
         """The chosen class (left) and the same noise in every class (right, the chosen one outlined)."""
-        from matplotlib.patches import Rectangle
-
         same_noise = torch.cat([self.image(c, seed) for c in range(len(self.classes))])
-        fig = Figure(figsize=(9.6, 1.9), layout=ConstrainedLayoutEngine(w_pad=0.1))
-        big, row = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, len(self.classes) * 0.56]})
-        big.imshow(tile_images(same_noise[digit:digit + 1], 1, padding=0), cmap="gray", vmin=0, vmax=1,
-                   interpolation="nearest")
-        big.set_title(f"class {self.classes[digit]}, seed {seed}", fontsize=11)
-        padding = 2
-        row.imshow(tile_images(same_noise, len(self.classes), padding=padding), cmap="gray", vmin=0, vmax=1,
-                   interpolation="nearest")
-        size = same_noise.shape[-1] + padding
-        row.add_patch(Rectangle((digit * size + padding / 2 - 0.5, padding / 2 - 0.5), size, size, fill=False,
-                                edgecolor="tab:red", linewidth=2.5))
-        row.set_title("the same noise, every class", fontsize=11)
-        for ax in (big, row):
-            ax.set_axis_off()
-        return fig
+        return image_beside_strip(same_noise[digit:digit + 1], same_noise, digit,
+                                  f"class {self.classes[digit]}, seed {seed}", "the same noise, every class",
+                                  (9.6, 1.9), len(self.classes) * 0.56)
 
     def widget(self):
         """A class dropdown, a seed slider and the picture."""
