@@ -30,16 +30,12 @@ import nbformat
 REPO = Path(__file__).resolve().parent.parent
 CELLS = ["from course_utils.gan_lab import GANLab\n\nlab = GANLab(loss=\"GAN\", dataset=\"grid\")\nlab.widget()",
          "1 + 1"]
-BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+sys.path.insert(0, str(REPO / "tests"))
+from browser.servers import launch, start  # noqa: E402  (the browser test's server and browser helpers)
 
 
 def start_lab(root: Path, port: int, token: str) -> subprocess.Popen:
-    """`jupyter lab` serving `root`, started in the background with its own workspace; returns once it answers (the
-    browser test's server helper, tests/browser/servers.py)."""
-    sys.path.insert(0, str(REPO / "tests"))
-    from browser.servers import start
-
+    """`jupyter lab` serving `root`, started in the background with its own workspace; returns once it answers."""
     return start("lab", root, "", port, token=token)[0]
 
 
@@ -58,9 +54,7 @@ def drive_notebook(cells: list[str], name: str, drive, out: Path, port: int, chr
     server = start_lab(root, port, "x")
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch_persistent_context(
-                str(root / "chromium-profile"), executable_path=chromium, headless=True, args=BROWSER_ARGS,
-                viewport={"width": viewport[0], "height": viewport[1]})
+            browser = launch(playwright, root / "chromium-profile", chromium, viewport)
             page = browser.new_page()
             if on_console is not None:
                 page.on("console", on_console)

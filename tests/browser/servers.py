@@ -14,6 +14,8 @@ BIN = Path(sys.executable).parent  # the environment's jupyter and voila
 REPO = Path(__file__).resolve().parents[2]
 VOILA_TEMPLATES = REPO / "share" / "jupyter"  # the course's Voila template (no CDN links), found through JUPYTER_PATH
 TOKEN = "course"
+BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 def free_port() -> int:
@@ -62,3 +64,11 @@ def stop(server: subprocess.Popen) -> None:
         server.wait(timeout=30)
     except subprocess.TimeoutExpired:
         server.kill()
+
+
+def launch(playwright, profile: Path, chromium: str, viewport: tuple[int, int]):
+    """Headless Chromium (the system's, `chromium`) with a fresh profile folder and a `viewport` (width, height)
+    page size: a persistent context, so it is closed with .close()."""
+    return playwright.chromium.launch_persistent_context(str(profile), executable_path=chromium, headless=True,
+                                                         args=BROWSER_ARGS,
+                                                         viewport={"width": viewport[0], "height": viewport[1]})

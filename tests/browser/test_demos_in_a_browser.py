@@ -23,15 +23,13 @@ import pytest
 
 from course_utils.demos import DEMOS, Action
 
-from .servers import start, stop
+from .servers import launch, start, stop
 
 CHROMIUM = os.environ.get("COURSE_CHROMIUM", "/usr/bin/chromium")
 OUT = Path(os.environ.get("COURSE_BROWSER_OUT", Path(__file__).resolve().parents[2] / "browser-report"))
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "demos.ipynb"
 VIEWPORT = (1920, 1080)
 REDRAW_LIMIT_S = 2.0
-BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 FAILED_TEXT = ("VBox(children", "HBox(children", "Error displaying widget", "Traceback (most recent call last)")
 
 if not Path(CHROMIUM).is_file():
@@ -105,9 +103,7 @@ def test_every_demo_renders_responds_and_logs_no_error(kind, tmp_path):
     report = {"app": kind, "viewport": list(VIEWPORT)}
     try:
         with playwright_api.sync_playwright() as playwright:
-            browser = playwright.chromium.launch_persistent_context(
-                str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True, args=BROWSER_ARGS,
-                viewport={"width": VIEWPORT[0], "height": VIEWPORT[1]})
+            browser = launch(playwright, tmp_path / "profile", CHROMIUM, VIEWPORT)
             page = browser.new_page()
             page.on("console", lambda m: errors.append(f"{m.text} ({m.location.get('url', '')})")
                     if m.type == "error" else None)
@@ -151,9 +147,7 @@ def test_a_committed_notebook_shows_its_demo_as_a_picture_before_it_runs(tmp_pat
     errors: list[str] = []
     try:
         with playwright_api.sync_playwright() as playwright:
-            browser = playwright.chromium.launch_persistent_context(
-                str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True, args=BROWSER_ARGS,
-                viewport={"width": 1280, "height": 800})
+            browser = launch(playwright, tmp_path / "profile", CHROMIUM, (1280, 800))
             page = browser.new_page()
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             page.goto(url, timeout=120_000)
