@@ -84,6 +84,16 @@ def described(modules: str, config: str) -> str:
     return f"modules={modules}|config={config}"
 
 
+@torch.no_grad()
+def round_to_half(networks: dict[str, torch.nn.Module]) -> None:
+    """Round every floating-point weight and buffer to float16 and back, in place: the numbers measured afterwards
+    are those of the float16 file that is committed."""
+    for network in networks.values():
+        for tensor in network.state_dict().values():
+            if tensor.is_floating_point():
+                tensor.copy_(tensor.half().float())
+
+
 def save_checkpoint(path: str | Path, modules: Modules, metadata: dict | None = None,
                     dtype: torch.dtype | None = None) -> Path:
     """Write the modules' state dicts (keys prefixed 'G.', 'D.', ...) and a JSON sidecar.

@@ -13,7 +13,7 @@ from dataclasses import asdict
 import torch
 
 from .budget import seed_everything
-from .checkpoints import hardware, register_pretrained
+from .checkpoints import hardware, register_pretrained, round_to_half
 from .data import gaussian_1d
 from .metrics import gan1d_diagnostics
 from .mixtures2d import pretrain_mixtures2d
@@ -237,7 +237,6 @@ def pretrain_mnist_vae(seed: int = 0, name: str = "mnist_vae", latent: int | Non
                        epochs: int | None = None, iw_samples: int = 1000, half: bool = False) -> None:
     """Notebook 05's VAE at its full budget, with its test ELBO and importance-weighted NLL; `half`: the file
     stores float16, and the numbers are measured on the rounded weights."""
-    from .pretrain_disentangling import round_to_half
 
     model, seconds, history = fit_mnist_vae(seed, epochs, latent)
     if half:
@@ -354,8 +353,9 @@ def pretrain_dcgan_cifar10_variant(name: str, seed: int = 0, fid_samples: int = 
         torch.cuda.synchronize()
     seconds = time.perf_counter() - start
     from .fid import fid_kid, fid_protocol, generator_uint8, inception_features, reference_features  # after training
-    G.eval()
-    features = inception_features(generator_uint8(G.float(), fid_samples, seed=1), device)
+    G, D = G.eval().float(), D.float()
+    round_to_half({"G": G, "D": D})  # the committed file is float16 (the tree must fit 64 MiB): measure what is committed
+    features = inception_features(generator_uint8(G, fid_samples, seed=1), device)
     metrics = fid_kid(features, reference_features(fid_samples, device))
     if fid_samples <= 1000:  # KID's subsets of min(1000, n) are then all the whole set: their spread says nothing
         metrics.pop("kid_std_x1000")
@@ -364,18 +364,18 @@ def pretrain_dcgan_cifar10_variant(name: str, seed: int = 0, fid_samples: int = 
     summary = {key: {"first_100_mean": round(sum(values[:100]) / len(values[:100]), 4),
                      "last_100_mean": round(sum(values[-100:]) / len(values[-100:]), 4)}
                for key, values in losses.items()}
-    G, D = G.cpu(), D.float().cpu()
+    G, D = G.cpu(), D.cpu()
     record = register_pretrained(name, {"G": G, "D": D}, {
         "model": "course_utils.models.dcgan.Generator+Discriminator", "config": G.config_dict(),
         "train_config": asdict(trainer.cfg), "precision": trainer.precision.name,
-        "recipe": f"course_utils.recipes.{DCGAN_CIFAR10_VARIANTS[name]}",
+        "stored": "float16, measured after rounding", "recipe": f"course_utils.recipes.{DCGAN_CIFAR10_VARIANTS[name]}",
         "data": "CIFAR-10 train (50,000 images)", "seed": seed,
         "command": f"python -m course_utils.pretrain {name}", "budget": "full", "hardware": hardware(),
         "torch": torch.__version__, "device": str(device), "threads": torch.get_num_threads(),
         "seconds": round(seconds, 1), "fid_protocol": fid_protocol(fid_samples, fid_samples),
         "loss_summary": summary,
         "history": {key: [round(value, 4) for value in values[::25]] for key, values in history.items()},
-        "metrics": {f"{key}_n{fid_samples}": round(value, 4) for key, value in metrics.items()}})
+        "metrics": {f"{key}_n{fid_samples}": round(value, 4) for key, value in metrics.items()}}, dtype=torch.float16)
     print(f"{name}: {record['metrics']} in {seconds:.0f} s ({torch.get_num_threads()} threads) -> {record['file']}")
 
 

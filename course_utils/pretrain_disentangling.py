@@ -19,7 +19,8 @@ import torch
 
 from . import disentanglement as dis
 from .budget import seed_everything
-from .checkpoints import RECORDINGS, hardware, pretrained, register_pretrained, save_checkpoint, write_index_entry
+from .checkpoints import (RECORDINGS, hardware, pretrained, register_pretrained, round_to_half, save_checkpoint,
+                          write_index_entry)
 from .data import data_root, shapes
 from .data.loading import image_sampler, to_signed_unit
 from .recipes import (MNIST_INFOGAN, MNIST_INFOGAN_INFORMATION, SHAPES_BETA_VAE, SHAPES_CONTRASTIVE,
@@ -31,16 +32,6 @@ SHAPES_METRIC_SEED = 2  # factors of the recorded scores (the probes that chose 
 SHAPES_KINDS = ("infogan", "infogan_cr", "beta_vae")
 COMMITTED_SEED = 0  # the seed whose networks are committed; the other seeds' numbers are in RECORDINGS.json
 SHAPES_READER_SEEDS = {"train": 200, "held_out": 201, "real": 202}  # data seeds of the reader and of FD's real set
-
-
-@torch.no_grad()
-def round_to_half(networks: dict[str, torch.nn.Module]) -> None:
-    """Round every floating-point weight and buffer to float16 and back, in place: the numbers measured afterwards
-    are those of the float16 file that is committed."""
-    for network in networks.values():
-        for tensor in network.state_dict().values():
-            if tensor.is_floating_point():
-                tensor.copy_(tensor.half().float())
 
 
 def pretrain_mnist_infogan(seed: int = 0) -> None:

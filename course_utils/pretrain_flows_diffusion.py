@@ -16,7 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from .budget import seed_everything, to_cpu_float64
-from .checkpoints import hardware, register_pretrained
+from .checkpoints import hardware, register_pretrained, round_to_half
 from .recipes import DIFFUSION_T, MNIST_DIFFUSION, MNIST_FLOW, MNIST_FLOW_MATCHING, TABLE_SAMPLERS
 
 SAMPLE_SEED = 1  # the noise of the table's samples (as for the GAN and the mixture)
@@ -115,7 +115,6 @@ def fit(name: str, seed: int = 0, steps: int | None = None, device: torch.device
 
 def pretrain(name: str, seed: int = 0) -> None:
     """Train, round to float16, measure and register `name` (mnist_flow, mnist_diffusion or mnist_flow_matching)."""
-    from .pretrain_disentangling import round_to_half
     from .sample_quality import mnist_evaluator
 
     trainer, seconds = fit(name, seed)

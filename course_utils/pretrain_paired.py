@@ -16,7 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from .budget import seed_everything
-from .checkpoints import hardware, register_pretrained
+from .checkpoints import hardware, register_pretrained, round_to_half
 from .recipes import (CIFAR10_CLASSIFIER, CIFAR10_COLOUR_L1, CIFAR10_PIX2PIX_COLOUR, CIFAR10_SR_L1, CIFAR10_SR_MSE,
                       CIFAR10_SRGAN, MNIST_M_PIX2PIX, PAIRED_DISCRIMINATOR_WIDTH)
 
@@ -58,7 +58,6 @@ def pretrain_cifar10_classifier(seed: int = 0) -> None:
                               batch_size=settings["batch_size"], lr=settings["lr"], seed=seed, augment=cifar_augment,
                               name="cifar10_classifier")
     seconds = time.perf_counter() - start
-    from .pretrain_disentangling import round_to_half
 
     round_to_half({"classifier": model})  # the committed file is float16: measure what is committed
     metrics = {"validation_accuracy": round(accuracy(model, to_signed_unit(images[45_000:]), labels[45_000:]), 4),
@@ -166,7 +165,6 @@ def digit_accuracy(outputs: Tensor, labels: Tensor) -> dict[str, float]:
 
 def pretrain(name: str, seed: int = 0) -> None:
     """Train, round to float16, measure and register paired model `name`."""
-    from .pretrain_disentangling import round_to_half
 
     trainer, seconds = fit(name, seed)
     G = trainer.G.eval()
