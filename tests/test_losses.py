@@ -220,3 +220,23 @@ def test_gradient_penalty_is_differentiable_in_the_critics_weights():
             with torch.no_grad():
                 critic.weight[0, j] -= sign * step
         assert (values[0] - values[1]) / (2 * step) == pytest.approx(grad_w[0, j].item(), abs=1e-6)
+
+
+def test_information_loss_by_hand():
+    # categorical: uniform logits over 4 values cost log 4 whatever the code; a Gaussian at its mean with std 1
+    # costs 0.5 log 2 pi per code; one std away, 0.5 more
+    logits, category = torch.zeros(3, 4), torch.tensor([0, 1, 3])
+    mean, log_std = torch.zeros(3, 2), torch.zeros(3, 2)
+    at_mean, one_off = torch.zeros(3, 2), torch.tensor([[1.0, 0.0]] * 3)
+    half_log_2pi = 0.5 * math.log(2 * math.pi)
+    assert losses.information_loss(logits, mean, log_std, category, at_mean).item() == pytest.approx(
+        math.log(4) + 2 * half_log_2pi)
+    assert losses.information_loss(logits, mean, log_std, category, one_off).item() == pytest.approx(
+        math.log(4) + 2 * half_log_2pi + 0.5)
+    # the continuous part weighted, and a std of e: log_std 1 adds 1 per code and shrinks the square by e^2
+    assert losses.information_loss(logits, mean, log_std + 1, category, one_off, continuous_weight=0.5).item() == \
+        pytest.approx(math.log(4) + 0.5 * (2 * half_log_2pi + 2 + 0.5 * math.exp(-2)))
+    # a confident, correct categorical reading costs almost nothing; either part may be absent
+    sure = torch.nn.functional.one_hot(category, 4).float() * 50
+    assert losses.information_loss(sure, mean[:, :0], log_std[:, :0], category, at_mean[:, :0]).item() < 1e-6
+    assert losses.information_loss(logits[:, :0], mean, log_std, category, at_mean).item() == pytest.approx(2 * half_log_2pi)
