@@ -233,6 +233,9 @@ def test_information_loss_by_hand():
         math.log(4) + 2 * half_log_2pi)
     assert losses.information_loss(logits, mean, log_std, category, one_off).item() == pytest.approx(
         math.log(4) + 2 * half_log_2pi + 0.5)
+    # only the code's distance from Q's mean counts: both moved by 0.5, the same cost
+    assert losses.information_loss(logits, mean + 0.5, log_std, category, one_off + 0.5).item() == pytest.approx(
+        math.log(4) + 2 * half_log_2pi + 0.5)
     # the continuous part weighted, and a std of e: log_std 1 adds 1 per code and shrinks the square by e^2
     assert losses.information_loss(logits, mean, log_std + 1, category, one_off, continuous_weight=0.5).item() == \
         pytest.approx(math.log(4) + 0.5 * (2 * half_log_2pi + 2 + 0.5 * math.exp(-2)))
