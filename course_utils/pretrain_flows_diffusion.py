@@ -81,7 +81,7 @@ def fit(name: str, seed: int = 0, steps: int | None = None, device: torch.device
     trainer.net, the average already copied in) and the seconds."""
     from dataclasses import replace
 
-    from .data import image_sampler, to_signed_unit
+    from .data import image_sampler
     from .models.diffusion import NoiseSchedule, UNet
     from .models.flows import ImageFlow
     from .train_flows_diffusion import (ObjectiveTrainer, diffusion_objective, flow_matching_objective,

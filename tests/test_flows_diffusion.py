@@ -18,7 +18,7 @@ from torch import nn
 from course_utils import data, seed_everything
 from course_utils.models.diffusion import (NoiseSchedule, PointDenoiser, UNet, UNetConfig, ddim_sample, ddpm_sample,
                                            diffusion_loss, flow_matching_loss, ode_sample, time_embedding)
-from course_utils.models.flows import (AffineCoupling, Flow2d, Flow2dConfig, ImageFlow, ImageFlowConfig, checkerboard,
+from course_utils.models.flows import (Flow2d, Flow2dConfig, ImageFlow, ImageFlowConfig, checkerboard,
                                        channel_mask, squeeze, unsqueeze)
 
 SMALL_IMAGE_FLOW = ImageFlowConfig(couplings=(2, 2, 2), width=(4, 4, 4), image_size=8)

@@ -21,7 +21,6 @@ from dataclasses import replace
 
 import pytest
 import torch
-import torch.nn.functional as F
 
 from course_utils import data, seed_everything
 from course_utils.models import cgan, mlp_gan
