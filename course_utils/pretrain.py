@@ -237,7 +237,6 @@ def pretrain_mnist_vae(seed: int = 0, name: str = "mnist_vae", latent: int | Non
                        epochs: int | None = None, iw_samples: int = 1000, half: bool = False) -> None:
     """Notebook 05's VAE at its full budget, with its test ELBO and importance-weighted NLL; `half`: the file
     stores float16, and the numbers are measured on the rounded weights."""
-
     model, seconds, history = fit_mnist_vae(seed, epochs, latent)
     if half:
         round_to_half({"vae": model})
@@ -354,7 +353,7 @@ def pretrain_dcgan_cifar10_variant(name: str, seed: int = 0, fid_samples: int = 
     seconds = time.perf_counter() - start
     from .fid import fid_kid, fid_protocol, generator_uint8, inception_features, reference_features  # after training
     G, D = G.eval().float(), D.float()
-    round_to_half({"G": G, "D": D})  # the committed file is float16 (the tree must fit 64 MiB): measure what is committed
+    round_to_half({"G": G, "D": D})  # the committed file is float16 (64 MiB for the tree): measure what is committed
     features = inception_features(generator_uint8(G, fid_samples, seed=1), device)
     metrics = fid_kid(features, reference_features(fid_samples, device))
     if fid_samples <= 1000:  # KID's subsets of min(1000, n) are then all the whole set: their spread says nothing

@@ -58,7 +58,6 @@ def pretrain_cifar10_classifier(seed: int = 0) -> None:
                               batch_size=settings["batch_size"], lr=settings["lr"], seed=seed, augment=cifar_augment,
                               name="cifar10_classifier")
     seconds = time.perf_counter() - start
-
     round_to_half({"classifier": model})  # the committed file is float16: measure what is committed
     metrics = {"validation_accuracy": round(accuracy(model, to_signed_unit(images[45_000:]), labels[45_000:]), 4),
                "test_accuracy": round(accuracy(model, to_signed_unit(test_x), test_y), 4)}
@@ -165,7 +164,6 @@ def digit_accuracy(outputs: Tensor, labels: Tensor) -> dict[str, float]:
 
 def pretrain(name: str, seed: int = 0) -> None:
     """Train, round to float16, measure and register paired model `name`."""
-
     trainer, seconds = fit(name, seed)
     G = trainer.G.eval()
     round_to_half({"G": G})
